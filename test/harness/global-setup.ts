@@ -1,0 +1,52 @@
+// Starts the real stack once for all end-to-end tests: a fresh Postgres database (on the server named by
+// DATABASE_URL, else the embedded PostgreSQL), the WebSocket proxy, and the Worker in workerd.
+import path from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import type { TestProject } from 'vitest/node';
+import { createDatabase, dropDatabase } from '../../scripts/lib/database';
+import { startEmbeddedPostgres } from '../../scripts/lib/embedded-postgres';
+import { freePort } from '../../scripts/lib/ports';
+import { startStack } from '../../scripts/lib/stack';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    baseUrl: string;
+    databaseUrl: string;
+  }
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+export default async function setup(project: TestProject) {
+  const stops: (() => Promise<void>)[] = [];
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const pg = await startEmbeddedPostgres(path.join(ROOT, '.data/test-postgres'), await freePort());
+    stops.push(pg.stop);
+    serverUrl = pg.url;
+  }
+  const dbName = `sb_test_${Date.now()}_${process.pid}`;
+  const databaseUrl = await createDatabase(serverUrl, dbName);
+  stops.push(() => dropDatabase(serverUrl!, dbName));
+
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-e2e-'));
+  stops.push(() => rm(dataDir, { recursive: true, force: true }));
+  const quiet = !process.env.E2E_VERBOSE;
+  const stack = await startStack({
+    dataDir,
+    port: await freePort(),
+    databaseUrl,
+    vars: { MAX_BODY_BYTES: String(64 * 1024) },
+    log: (line) => {
+      if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
+    },
+  });
+  stops.push(stack.stop);
+  project.provide('baseUrl', stack.url);
+  project.provide('databaseUrl', databaseUrl);
+
+  return async () => {
+    for (const stop of stops.reverse()) await stop().catch((e) => console.error('teardown:', e));
+  };
+}

@@ -1,0 +1,76 @@
+// The control plane's HTTP surface: public docs and login, then everything else behind tenant auth.
+import { Scalar } from '@scalar/hono-api-reference';
+import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
+import { requireTenant } from './auth/middleware';
+import { openDb } from './data/db';
+import type { AppEnv } from './http/context';
+import { errorResponse, renderError } from './http/errors';
+import { newRouter } from './http/router';
+import { apiKeyRoutes } from './routes/api-keys';
+import { connectionRoutes } from './routes/connections';
+import { messageRoutes } from './routes/messages';
+import { loginRoutes, sessionRoutes } from './routes/session';
+import { webhookLogRoutes } from './routes/webhook-logs';
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** Refuses bodies over MAX_BODY_BYTES (by Content-Length, or while streaming when it is absent). */
+const limitBody = createMiddleware<AppEnv>((c, next) => {
+  const maxSize = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
+  return bodyLimit({
+    maxSize,
+    onError: (c) => errorResponse(c, 413, 'payload_too_large', `The request body is larger than ${maxSize} bytes.`),
+  })(c, next);
+});
+
+/** One request-scoped Postgres pool, closed once the response is out. */
+const withDb = createMiddleware<AppEnv>(async (c, next) => {
+  const { db, close } = openDb(c.env);
+  c.set('db', db);
+  try {
+    await next();
+  } finally {
+    c.executionCtx.waitUntil(close().catch(() => {}));
+  }
+});
+
+export function createApp() {
+  const app = newRouter();
+  app.onError(renderError);
+  app.notFound((c) => errorResponse(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key: `Authorization: Bearer sk_live_…`.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'x-api-key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', { type: 'apiKey', in: 'cookie', name: 'sb_session' });
+
+  // Public: the API reference.
+  app.doc31('/api/openapi.json', (c) => ({
+    openapi: '3.1.0',
+    info: {
+      title: 'Switchboard API',
+      version: '1.0.0',
+      description:
+        'Multi-tenant WhatsApp gateway. Every route needs an API key (Bearer or x-api-key) or a dashboard session, ' +
+        'and sees only its own tenant. Errors are `{ "error": { "code", "message", "details"? } }`.',
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+    security: [{ bearerAuth: [] as string[] }, { apiKeyHeader: [] as string[] }, { sessionCookie: [] as string[] }] as Record<string, string[]>[],
+  }));
+  app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'Switchboard API' }));
+
+  app.use('/api/*', limitBody, withDb);
+  app.route('/api', loginRoutes);
+
+  app.use('/api/*', requireTenant);
+  app.route('/api', sessionRoutes);
+  app.route('/api', apiKeyRoutes);
+  app.route('/api', connectionRoutes);
+  app.route('/api', messageRoutes);
+  app.route('/api', webhookLogRoutes);
+  return app;
+}

@@ -1,0 +1,79 @@
+// Puts the calling tenant on the context, from an API key (Authorization: Bearer … or x-api-key) or a
+// dashboard session cookie. Cookie-authenticated writes must come from our own origin (CSRF).
+import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { getCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import { apiKeys, sessions } from '../../drizzle/schema';
+import { ApiError } from '../http/errors';
+import type { AppEnv } from '../http/context';
+import { sha256Hex } from './credentials';
+
+export const SESSION_COOKIE = 'sb_session';
+/** last_used_at is refreshed at most this often per key, to keep auth off the write path. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function presentedApiKey(headers: Headers): string | undefined {
+  const auth = headers.get('authorization');
+  if (auth) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    if (!m) throw new ApiError(401, 'unauthorized', 'The Authorization header must be "Bearer <api key>".');
+    return m[1];
+  }
+  return headers.get('x-api-key')?.trim() || undefined;
+}
+
+export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
+  const db = c.get('db');
+  const key = presentedApiKey(c.req.raw.headers);
+  if (key) {
+    const hash = await sha256Hex(key);
+    const [row] = await db
+      .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, lastUsedAt: apiKeys.lastUsedAt })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
+      .limit(1);
+    if (!row) throw new ApiError(401, 'invalid_api_key', 'The API key is not valid or has been revoked.');
+    c.set('principal', { tenantId: row.tenantId, via: 'api_key', apiKeyId: row.id });
+    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await db
+        .update(apiKeys)
+        .set({ lastUsedAt: sql`now()` })
+        .where(
+          and(
+            eq(apiKeys.id, row.id),
+            or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, sql`now() - interval '1 minute'`)),
+          ),
+        );
+    }
+    return next();
+  }
+
+  const token = getCookie(c, SESSION_COOKIE);
+  if (token) {
+    const hash = await sha256Hex(token);
+    const [session] = await db
+      .select({ userId: sessions.userId, tenantId: sessions.tenantId })
+      .from(sessions)
+      .where(and(eq(sessions.tokenHash, hash), gt(sessions.expiresAt, sql`now()`)))
+      .limit(1);
+    if (!session) throw new ApiError(401, 'unauthorized', 'Your session has expired; log in again.');
+    if (!SAFE_METHODS.has(c.req.method)) assertSameOrigin(c.req.raw);
+    c.set('principal', { tenantId: session.tenantId, via: 'session', userId: session.userId, sessionHash: hash });
+    return next();
+  }
+
+  throw new ApiError(401, 'unauthorized', 'Send an API key (Authorization: Bearer sk_… or x-api-key) or log in.');
+});
+
+/**
+ * Browsers send Origin on every cross-site request and on same-origin writes, so a cookie-authenticated
+ * write whose Origin is missing or foreign did not come from our dashboard.
+ */
+export function assertSameOrigin(req: Request): void {
+  const origin = req.headers.get('origin');
+  const expected = new URL(req.url).origin;
+  if (!origin || origin !== expected) {
+    throw new ApiError(403, 'csrf_rejected', 'Cross-site request refused: cookie-authenticated writes must come from this origin.');
+  }
+}

@@ -1,0 +1,85 @@
+// Tenant-scoped reads and writes of connections. Every query names the tenant, so no caller can reach
+// another tenant's connection by its connection_id.
+import { and, desc, eq } from 'drizzle-orm';
+import { connections, nowMs } from '../../drizzle/schema';
+import type { Connection } from '../../protocol/connections';
+import { connectionNotFound } from '../http/errors';
+import type { Db } from './db';
+import { olderThan, type Cursor } from './pagination';
+
+export type ConnectionRow = typeof connections.$inferSelect;
+
+export function toConnection(row: ConnectionRow): Connection {
+  return {
+    connection_id: row.connectionId,
+    status: row.status,
+    phone_number: row.phoneNumber,
+    webhook_url: row.webhookUrl,
+    status_changed_at: row.statusChangedAt.toISOString(),
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export async function findConnection(db: Db, tenantId: string, connectionId: string): Promise<ConnectionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(connections)
+    .where(and(eq(connections.tenantId, tenantId), eq(connections.connectionId, connectionId)))
+    .limit(1);
+  return row;
+}
+
+/** Like findConnection, but a missing connection is the API's 404. */
+export async function getConnection(db: Db, tenantId: string, connectionId: string): Promise<ConnectionRow> {
+  const row = await findConnection(db, tenantId, connectionId);
+  if (!row) throw connectionNotFound(connectionId);
+  return row;
+}
+
+/** Inserts a connection; returns undefined when the tenant already has one with this id. */
+export async function insertConnection(
+  db: Db,
+  values: { tenantId: string; connectionId: string; webhookUrl: string | null; webhookSecret: string },
+): Promise<ConnectionRow | undefined> {
+  const [row] = await db
+    .insert(connections)
+    .values(values)
+    .onConflictDoNothing({ target: [connections.tenantId, connections.connectionId] })
+    .returning();
+  return row;
+}
+
+export async function listConnections(
+  db: Db,
+  tenantId: string,
+  limit: number,
+  before?: Cursor,
+): Promise<ConnectionRow[]> {
+  const scope = eq(connections.tenantId, tenantId);
+  return db
+    .select()
+    .from(connections)
+    .where(before ? and(scope, olderThan(connections.createdAt, connections.id, before)) : scope)
+    .orderBy(desc(connections.createdAt), desc(connections.id))
+    .limit(limit);
+}
+
+export async function setWebhookUrl(db: Db, tenantId: string, connectionId: string, webhookUrl: string | null) {
+  const [row] = await db
+    .update(connections)
+    .set({ webhookUrl, updatedAt: nowMs })
+    .where(and(eq(connections.tenantId, tenantId), eq(connections.connectionId, connectionId)))
+    .returning();
+  if (!row) throw connectionNotFound(connectionId);
+  return row;
+}
+
+export async function deleteConnection(db: Db, tenantId: string, connectionId: string): Promise<ConnectionRow> {
+  const [row] = await db
+    .delete(connections)
+    .where(and(eq(connections.tenantId, tenantId), eq(connections.connectionId, connectionId)))
+    .returning();
+  if (!row) throw connectionNotFound(connectionId);
+  return row;
+}

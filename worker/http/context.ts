@@ -1,0 +1,20 @@
+// The Hono environment shared by every route: bindings plus what middleware puts on the context.
+import type { Env } from '../env';
+import type { Db } from '../data/db';
+
+export interface Principal {
+  tenantId: string;
+  via: 'api_key' | 'session';
+  apiKeyId?: string;
+  userId?: string;
+  /** Set when authenticated by session cookie: the session token's hash (for logout). */
+  sessionHash?: string;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    db: Db;
+    principal: Principal;
+  };
+}

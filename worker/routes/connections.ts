@@ -1,0 +1,160 @@
+// The seed's connection endpoints: create, list, read, change webhook, delete, and read the QR.
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  Connection,
+  ConnectionId,
+  CreateConnectionBody,
+  CreatedConnection,
+  DeletedConnection,
+  QrResponse,
+  UpdateWebhookBody,
+} from '../../protocol/connections';
+import { Cursor, limitParam } from '../../protocol/pagination';
+import { newWebhookSecret } from '../auth/credentials';
+import {
+  deleteConnection,
+  getConnection,
+  insertConnection,
+  listConnections,
+  setWebhookUrl,
+  toConnection,
+} from '../data/connections';
+import { decodeCursor, pageHeaders } from '../data/pagination';
+import { ApiError } from '../http/errors';
+import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+import { checkWebhookUrl, parsePrivateTargetPolicy } from '../lib/webhook-url';
+import { renderQrDataUrl } from '../lib/qr';
+import type { Env } from '../env';
+
+const tags = ['Connections'];
+const ConnectionParams = z.object({ connection_id: ConnectionId });
+
+function acceptWebhookUrl(env: Env, raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined) return null;
+  const verdict = checkWebhookUrl(raw, parsePrivateTargetPolicy(env.ALLOW_PRIVATE_WEBHOOK_TARGETS));
+  if (!verdict.ok) throw new ApiError(400, 'invalid_webhook_url', `webhook_url refused: ${verdict.reason}.`);
+  return verdict.url;
+}
+
+export const connectionRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections',
+      tags,
+      summary: 'Create a connection',
+      description: 'Registers a WhatsApp connection under your own id. Its webhook secret is returned once, here.',
+      request: jsonBody(CreateConnectionBody),
+      responses: {
+        201: jsonContent(CreatedConnection, 'Created.'),
+        ...errorResponses(400, 401, 409, 413),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { tenantId } = c.get('principal');
+      const webhookUrl = acceptWebhookUrl(c.env, body.webhook_url);
+      const webhookSecret = newWebhookSecret();
+      const row = await insertConnection(c.get('db'), {
+        tenantId,
+        connectionId: body.connection_id,
+        webhookUrl,
+        webhookSecret,
+      });
+      if (!row) {
+        throw new ApiError(409, 'connection_exists', `A connection named "${body.connection_id}" already exists.`);
+      }
+      return c.json({ ...toConnection(row), webhook_secret: webhookSecret }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/connections',
+      tags,
+      summary: 'List connections',
+      description: 'Newest first. When more exist, X-Next-Cursor (and Link rel="next") name the next page.',
+      request: { query: z.object({ limit: limitParam(100, 500), before: Cursor.optional() }) },
+      responses: { 200: jsonContent(z.array(Connection), 'Your connections.'), ...errorResponses(400, 401) },
+    }),
+    async (c) => {
+      const { limit, before } = c.req.valid('query');
+      const rows = await listConnections(c.get('db'), c.get('principal').tenantId, limit, decodeCursor(before));
+      const headers = pageHeaders(c.req.url, rows.map((r) => ({ at: r.createdAt, id: r.id })), limit);
+      return c.json(rows.map(toConnection), 200, headers);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/connections/{connection_id}',
+      tags,
+      summary: 'Get a connection',
+      request: { params: ConnectionParams },
+      responses: { 200: jsonContent(Connection, 'The connection.'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { connection_id } = c.req.valid('param');
+      const row = await getConnection(c.get('db'), c.get('principal').tenantId, connection_id);
+      return c.json(toConnection(row), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/connections/{connection_id}/webhook',
+      tags,
+      summary: 'Set or remove the webhook URL',
+      request: { params: ConnectionParams, ...jsonBody(UpdateWebhookBody) },
+      responses: { 200: jsonContent(Connection, 'Updated.'), ...errorResponses(400, 401, 404, 413) },
+    }),
+    async (c) => {
+      const { connection_id } = c.req.valid('param');
+      const webhookUrl = acceptWebhookUrl(c.env, c.req.valid('json').webhook_url);
+      const row = await setWebhookUrl(c.get('db'), c.get('principal').tenantId, connection_id, webhookUrl);
+      return c.json(toConnection(row), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/connections/{connection_id}',
+      tags,
+      summary: 'Delete a connection',
+      description: 'Removes the connection with its chats, messages and webhook logs.',
+      request: { params: ConnectionParams },
+      responses: { 200: jsonContent(DeletedConnection, 'Deleted.'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { connection_id } = c.req.valid('param');
+      await deleteConnection(c.get('db'), c.get('principal').tenantId, connection_id);
+      return c.json({ connection_id, deleted: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/get-qr/{connection_id}',
+      tags,
+      summary: 'Get the QR code to link the account',
+      description:
+        '`qr` is a PNG data URL of the current QR (scan it in WhatsApp → Linked devices), or null when none is waiting.',
+      request: { params: ConnectionParams },
+      responses: { 200: jsonContent(QrResponse, 'The current QR, if any.'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { connection_id } = c.req.valid('param');
+      const row = await getConnection(c.get('db'), c.get('principal').tenantId, connection_id);
+      const live = row.qrRaw && row.status === 'connecting' && (!row.qrExpiresAt || row.qrExpiresAt.getTime() > Date.now());
+      return c.json(
+        {
+          qr: live ? await renderQrDataUrl(row.qrRaw!) : null,
+          qr_raw: live ? row.qrRaw : null,
+          expires_at: live && row.qrExpiresAt ? row.qrExpiresAt.toISOString() : null,
+          connection_id,
+          status: row.status,
+        },
+        200,
+      );
+    },
+  );

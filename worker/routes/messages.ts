@@ -1,0 +1,105 @@
+// Messaging endpoints of the seed: send a message, list chats, read a chat's history.
+import { createRoute, z } from '@hono/zod-openapi';
+import { ConnectionId } from '../../protocol/connections';
+import { Chat, Message, SendMessageBody, SendMessageResponse } from '../../protocol/messages';
+import { Cursor, limitParam } from '../../protocol/pagination';
+import { getConnection } from '../data/connections';
+import { listChats, listMessages, toChat, toMessage } from '../data/messages';
+import { decodeCursor, pageHeaders } from '../data/pagination';
+import { ApiError } from '../http/errors';
+import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+import { chatIdOf, toJid } from '../lib/recipient';
+
+
+export const messageRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/send-message',
+      tags: ['Messages'],
+      summary: 'Send a text message',
+      description:
+        'Sends through the runner that holds the connection and answers once WhatsApp acknowledged the message. ' +
+        'Retrying with the same client_message_id never sends twice.',
+      request: jsonBody(SendMessageBody),
+      responses: {
+        200: jsonContent(SendMessageResponse, 'Sent.'),
+        ...errorResponses(400, 401, 404, 409, 413, 503, 504),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const jid = toJid(body.to);
+      if (!jid) {
+        throw new ApiError(
+          400,
+          'invalid_recipient',
+          '`to` must be a phone number with country code (digits, optional +) or a WhatsApp JID.',
+        );
+      }
+      const connection = await getConnection(c.get('db'), c.get('principal').tenantId, body.connection_id);
+      if (connection.status !== 'connected') {
+        throw new ApiError(
+          409,
+          'connection_not_connected',
+          `Connection "${body.connection_id}" is ${connection.status}; link it (GET /api/get-qr/${body.connection_id}) before sending.`,
+        );
+      }
+      // Delivery through the Scheduler to the lease-holding runner comes with the runners; until then a
+      // connection cannot be connected, and any that claims to be has no runner to send through.
+      throw new ApiError(503, 'runner_unavailable', 'No runner holds this connection right now; try again shortly.');
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/chats/{connection_id}',
+      tags: ['Messages'],
+      summary: 'List chats',
+      description: 'Most recently active first, with the last message and unread count.',
+      request: {
+        params: z.object({ connection_id: ConnectionId }),
+        query: z.object({ limit: limitParam(100, 500), before: Cursor.optional() }),
+      },
+      responses: { 200: jsonContent(z.array(Chat), 'Chats.'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { connection_id } = c.req.valid('param');
+      const { limit, before } = c.req.valid('query');
+      const db = c.get('db');
+      const connection = await getConnection(db, c.get('principal').tenantId, connection_id);
+      const rows = await listChats(db, connection.id, limit, decodeCursor(before));
+      return c.json(rows.map(toChat), 200, pageHeaders(c.req.url, rows.map((r) => ({ at: r.lastMessageAt, id: r.id })), limit));
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/messages/{connection_id}/{chat_id}',
+      tags: ['Messages'],
+      summary: "List a chat's messages",
+      description: 'Newest first. `chat_id` is a JID or a phone number with country code.',
+      request: {
+        params: z.object({
+          connection_id: ConnectionId,
+          chat_id: z.string().min(1).max(128).meta({ example: '923001234567@s.whatsapp.net' }),
+        }),
+        query: z.object({ limit: limitParam(50, 500), before: Cursor.optional() }),
+      },
+      responses: { 200: jsonContent(z.array(Message), 'Messages.'), ...errorResponses(400, 401, 404) },
+    }),
+    async (c) => {
+      const { connection_id, chat_id } = c.req.valid('param');
+      const { limit, before } = c.req.valid('query');
+      const jid = toJid(chat_id);
+      if (!jid) throw new ApiError(400, 'validation_failed', '`chat_id` must be a WhatsApp JID or a phone number with country code.');
+      const db = c.get('db');
+      const connection = await getConnection(db, c.get('principal').tenantId, connection_id);
+      const rows = await listMessages(db, connection.id, chatIdOf(jid), limit, decodeCursor(before));
+      return c.json(
+        rows.map((r) => toMessage(r, connection_id)),
+        200,
+        pageHeaders(c.req.url, rows.map((r) => ({ at: r.sentAt, id: r.id })), limit),
+      );
+    },
+  );

@@ -1,0 +1,105 @@
+// Dashboard login: email + password in, an HttpOnly session cookie out. Also "who am I" for any caller.
+import { createRoute, z } from '@hono/zod-openapi';
+import { and, eq, sql } from 'drizzle-orm';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { sessions, tenants, users } from '../../drizzle/schema';
+import { LoginBody, Me } from '../../protocol/auth';
+import { DUMMY_PASSWORD_HASH, newSessionToken, sha256Hex, verifyPassword } from '../auth/credentials';
+import { SESSION_COOKIE, assertSameOrigin } from '../auth/middleware';
+import { ApiError } from '../http/errors';
+import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+
+const SESSION_TTL_SECONDS = 7 * 24 * 3600;
+const tags = ['Session'];
+
+/** Login is the one /api write that needs no credential; it is still refused cross-site. */
+export const loginRoutes = newRouter().openapi(
+  createRoute({
+    method: 'post',
+    path: '/auth/login',
+    tags,
+    summary: 'Log in to the dashboard',
+    description: `Sets an HttpOnly, SameSite=Strict session cookie (${SESSION_COOKIE}) valid for 7 days.`,
+    security: [],
+    request: jsonBody(LoginBody),
+    responses: { 200: jsonContent(Me, 'Logged in.'), ...errorResponses(400, 401, 403, 413) },
+  }),
+  async (c) => {
+    if (c.req.header('origin')) assertSameOrigin(c.req.raw);
+    const { email, password } = c.req.valid('json');
+    const db = c.get('db');
+    const [user] = await db
+      .select({ id: users.id, email: users.email, role: users.role, passwordHash: users.passwordHash, tenantId: users.tenantId, tenantName: tenants.name })
+      .from(users)
+      .innerJoin(tenants, eq(tenants.id, users.tenantId))
+      .where(eq(users.email, email.toLowerCase()))
+      .limit(1);
+    // Verify against a dummy hash when there is no such user, so timing does not reveal which emails exist.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    if (!user || !ok) throw new ApiError(401, 'invalid_credentials', 'Email or password is wrong.');
+
+    const token = newSessionToken();
+    await db.insert(sessions).values({
+      tokenHash: await sha256Hex(token),
+      userId: user.id,
+      tenantId: user.tenantId,
+      expiresAt: sql`now() + make_interval(secs => ${SESSION_TTL_SECONDS})`,
+    });
+    await db.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id));
+    setCookie(c, SESSION_COOKIE, token, {
+      httpOnly: true,
+      secure: new URL(c.req.url).protocol === 'https:',
+      sameSite: 'Strict',
+      path: '/',
+      maxAge: SESSION_TTL_SECONDS,
+    });
+    return c.json(
+      {
+        tenant: { id: user.tenantId, name: user.tenantName },
+        via: 'session' as const,
+        user: { id: user.id, email: user.email, role: user.role },
+      },
+      200,
+    );
+  },
+);
+
+export const sessionRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/auth/logout',
+      tags,
+      summary: 'Log out of the dashboard',
+      responses: { 200: jsonContent(z.object({ logged_out: z.literal(true) }), 'Logged out.'), ...errorResponses(401, 403) },
+    }),
+    async (c) => {
+      const { sessionHash } = c.get('principal');
+      if (sessionHash) await c.get('db').delete(sessions).where(eq(sessions.tokenHash, sessionHash));
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.json({ logged_out: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/me',
+      tags,
+      summary: 'Who am I',
+      description: 'The tenant (and user, for a dashboard session) the credential belongs to.',
+      responses: { 200: jsonContent(Me, 'The caller.'), ...errorResponses(401) },
+    }),
+    async (c) => {
+      const principal = c.get('principal');
+      const db = c.get('db');
+      const [tenant] = await db.select().from(tenants).where(eq(tenants.id, principal.tenantId)).limit(1);
+      const [user] = principal.userId
+        ? await db
+            .select({ id: users.id, email: users.email, role: users.role })
+            .from(users)
+            .where(and(eq(users.id, principal.userId), eq(users.tenantId, principal.tenantId)))
+            .limit(1)
+        : [];
+      return c.json({ tenant: { id: tenant!.id, name: tenant!.name }, via: principal.via, user: user ?? null }, 200);
+    },
+  );
