@@ -2,6 +2,8 @@
 // They decrypt what the gateway sends them and encrypt what they send to the gateway.
 import { encodeBigEndian, encodeWAMessage, proto, unpadRandomMax16, type BinaryNode } from '@whiskeysockets/baileys';
 import * as libsignal from 'libsignal';
+// libsignal's typings omit keyhelper, which it does export.
+import * as keyhelperModule from 'libsignal/src/keyhelper.js';
 import type { DeviceBundle } from './accounts.js';
 
 type LibKeyPair = { pubKey: Buffer; privKey: Buffer };
@@ -19,6 +21,12 @@ export type InboxEntry = {
 };
 
 const PREKEY_BATCH = 20;
+const keyhelper = keyhelperModule as unknown as {
+  generateIdentityKeyPair(): unknown;
+  generateRegistrationId(): number;
+  generateSignedPreKey(identity: unknown, id: number): unknown;
+  generatePreKey(id: number): unknown;
+};
 const stripKeyType = (key: Uint8Array) => Buffer.from(key.length === 33 ? key.subarray(1) : key);
 const withKeyType = (key: Uint8Array) => (key.length === 33 ? Buffer.from(key) : Buffer.concat([Buffer.from([5]), key]));
 
@@ -39,9 +47,9 @@ export class Contact {
     public name: string,
     keys?: { identity: LibKeyPair; registrationId: number; signedPreKey: { keyId: number; keyPair: LibKeyPair; signature: Buffer } },
   ) {
-    this.identity = keys?.identity ?? (libsignal.keyhelper.generateIdentityKeyPair() as LibKeyPair);
-    this.registrationId = keys?.registrationId ?? libsignal.keyhelper.generateRegistrationId();
-    this.signedPreKey = keys?.signedPreKey ?? (libsignal.keyhelper.generateSignedPreKey(this.identity, 1) as Contact['signedPreKey']);
+    this.identity = keys?.identity ?? (keyhelper.generateIdentityKeyPair() as LibKeyPair);
+    this.registrationId = keys?.registrationId ?? keyhelper.generateRegistrationId();
+    this.signedPreKey = keys?.signedPreKey ?? (keyhelper.generateSignedPreKey(this.identity, 1) as Contact['signedPreKey']);
   }
 
   get pnJid() {
@@ -104,7 +112,7 @@ export class Contact {
 
   private generatePreKeys(n: number) {
     for (let i = 0; i < n; i++) {
-      const k = libsignal.keyhelper.generatePreKey(this.nextPreKeyId++) as { keyId: number; keyPair: LibKeyPair };
+      const k = keyhelper.generatePreKey(this.nextPreKeyId++) as { keyId: number; keyPair: LibKeyPair };
       this.preKeys.set(k.keyId, k.keyPair);
       this.unservedPreKeys.push(k.keyId);
     }

@@ -58,7 +58,7 @@ export const startEmulator = async (opts: EmulatorOptions = {}): Promise<Running
 
   const identity = buildServerIdentity(root);
   const router = makeRouter(net);
-  const rootPublicKey = root.public.toString('base64');
+  const rootPublicKey = Buffer.from(root.public).toString('base64');
   let url = '';
   let controlUrl = '';
   const control = makeControlApi(net, () => ({ url, controlUrl, rootPublicKey }));

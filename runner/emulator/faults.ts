@@ -1,3 +1,4 @@
+import type { BinaryNode } from '@whiskeysockets/baileys';
 // Scripted faults. One-shot actions hit live connections now; policies (ack handling, refused
 // logins) stay on an account until cleared, so they also apply to the next connection.
 export type StreamErrorKind = 515 | 401 | 'conflict' | 503;
@@ -17,7 +18,7 @@ export type FaultPolicy = {
 export const defaultPolicy = (): FaultPolicy => ({ acks: { mode: 'normal', delayMs: 0 }, refuseLoginReason: null });
 
 /** The stream:error stanza Baileys maps to the matching DisconnectReason. */
-export const streamErrorNode = (kind: StreamErrorKind) => {
+export const streamErrorNode = (kind: StreamErrorKind): BinaryNode => {
   switch (kind) {
     case 'conflict':
       return { tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] };

@@ -2,7 +2,7 @@
 // encrypted transport that follows it. Mirrors Baileys' Utils/noise-handler.js from the other end.
 import { Curve, NOISE_MODE, NOISE_WA_HEADER, aesDecryptGCM, aesEncryptGCM, hkdf, proto, sha256 } from '@whiskeysockets/baileys';
 
-export type KeyPair = { public: Buffer; private: Buffer };
+export type KeyPair = { public: Uint8Array; private: Uint8Array };
 
 const IV_LENGTH = 12;
 const EMPTY = Buffer.alloc(0);
@@ -15,7 +15,7 @@ const ivFor = (counter: number): Buffer => {
 
 /** Splits the byte stream from the client into 3-byte-length-prefixed frames, after the one-time intro. */
 export class FrameReader {
-  private buffered = Buffer.alloc(0);
+  private buffered: Buffer = Buffer.alloc(0);
   private introSeen = false;
 
   push(chunk: Buffer): Buffer[] {

@@ -41,10 +41,10 @@ export const acceptCompanionFinish = (iq: BinaryNode, reg: BinaryNode): BinaryNo
   return iqResult(iq);
 };
 
-const wrapWithCode = async (code: string, key: Buffer) => {
+const wrapWithCode = async (code: string, key: Uint8Array) => {
   const salt = randomBytes(32);
   const iv = randomBytes(16);
-  return Buffer.concat([salt, iv, aesEncryptCTR(key, await derivePairingCodeKey(code, salt), iv)]);
+  return Buffer.concat([salt, iv, aesEncryptCTR(key, Buffer.from(await derivePairingCodeKey(code, salt)), iv)]);
 };
 
 /** The user enters `code` on the account's phone. Resolves once the companion is linked. */
@@ -56,7 +56,7 @@ export const enterPairingCode = async (net: Network, account: Account, code: str
   const normalized = code.replace(/[-\s]/g, '').toUpperCase();
 
   const w = req.wrappedCompanionEphemeral;
-  const companionEphemeral = aesDecryptCTR(w.subarray(48, 80), await derivePairingCodeKey(normalized, w.subarray(0, 32)), w.subarray(32, 48));
+  const companionEphemeral = aesDecryptCTR(w.subarray(48, 80), Buffer.from(await derivePairingCodeKey(normalized, w.subarray(0, 32))), w.subarray(32, 48));
   const primaryEphemeral = Curve.generateKeyPair();
 
   const finished = new Promise<BinaryNode>((resolve, reject) => {
@@ -104,7 +104,7 @@ export const enterPairingCode = async (net: Network, account: Account, code: str
   if (!bundledCompanionIdentity.equals(companionIdentity) || !companionIdentity.equals(req.conn.registration!.identity)) {
     throw new PairingError('companion identity does not match');
   }
-  if (!bundledPrimaryIdentity.equals(account.accountKey.public)) throw new PairingError('companion paired with another primary');
+  if (!bundledPrimaryIdentity.equals(Buffer.from(account.accountKey.public))) throw new PairingError('companion paired with another primary');
   const identityShared = Curve.sharedKey(account.accountKey.private, companionIdentity);
   const advSecret = Buffer.from(hkdf(Buffer.concat([companionShared, identityShared, random]), 32, { info: 'adv_secret' }));
   return linkCompanion(net, account, req.conn, advSecret);
