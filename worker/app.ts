@@ -1,9 +1,10 @@
 // The control plane's HTTP surface: public docs and login, then everything else behind tenant auth.
 import { Scalar } from '@scalar/hono-api-reference';
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { requireTenant } from './auth/middleware';
 import { openDb } from './data/db';
+import type { Env } from './env';
+import { limitBody } from './http/body-limit';
 import type { AppEnv } from './http/context';
 import { errorResponse, renderError } from './http/errors';
 import { newRouter } from './http/router';
@@ -14,15 +15,7 @@ import { loginRoutes, sessionRoutes } from './routes/session';
 import { webhookLogRoutes } from './routes/webhook-logs';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-
-/** Refuses bodies over MAX_BODY_BYTES (by Content-Length, or while streaming when it is absent). */
-const limitBody = createMiddleware<AppEnv>((c, next) => {
-  const maxSize = Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
-  return bodyLimit({
-    maxSize,
-    onError: (c) => errorResponse(c, 413, 'payload_too_large', `The request body is larger than ${maxSize} bytes.`),
-  })(c, next);
-});
+const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
 
 /** One request-scoped Postgres pool, closed once the response is out. */
 const withDb = createMiddleware<AppEnv>(async (c, next) => {
@@ -63,7 +56,7 @@ export function createApp() {
   }));
   app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'Switchboard API' }));
 
-  app.use('/api/*', limitBody, withDb);
+  app.use('/api/*', limitBody(maxBodyBytes), withDb);
   app.route('/api', loginRoutes);
 
   app.use('/api/*', requireTenant);

@@ -37,7 +37,7 @@ export default async function setup(project: TestProject) {
     dataDir,
     port: await freePort(),
     databaseUrl,
-    vars: { MAX_BODY_BYTES: String(64 * 1024) },
+    vars: { MAX_BODY_BYTES: String(128 * 1024) },
     log: (line) => {
       if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
     },

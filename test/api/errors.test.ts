@@ -1,0 +1,115 @@
+// Bad input of every kind gets a clear 4xx with the one error body, never a 500.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, closeDatabase, expectError, newTenant } from '../harness/api';
+
+afterAll(closeDatabase);
+
+describe('bad input', () => {
+  let key: string;
+  beforeAll(async () => {
+    key = (await newTenant()).apiKey;
+  });
+
+  it.each(['{', '{"connection_id": "a",}', 'null', '[]', '"text"'])('body %j is refused with 400', async (body) => {
+    const res = await call('POST', '/api/connections', { key, body });
+    expect(res.status).toBe(400);
+    expect(['invalid_json', 'validation_failed']).toContain(res.body.error.code);
+  });
+
+  it('malformed JSON is invalid_json', async () => {
+    expectError(await call('POST', '/api/connections', { key, body: '{"connection_id": ' }), 400, 'invalid_json');
+  });
+
+  it('a body that is not JSON is refused', async () => {
+    const res = await call('POST', '/api/connections', {
+      key,
+      body: 'connection_id=abc',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.body.error.code).toMatch(/validation_failed|unsupported_media_type|bad_request/);
+  });
+
+  it('a missing body is refused', async () => {
+    const res = await call('POST', '/api/connections', { key });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toMatch(/validation_failed|invalid_json/);
+  });
+
+  it('an oversized body is 413 payload_too_large', async () => {
+    const res = await call('POST', '/api/send-message', {
+      key,
+      body: { connection_id: 'c', to: '923001234567', message: 'x'.repeat(200 * 1024) },
+    });
+    expectError(res, 413, 'payload_too_large');
+  });
+
+  it('an oversized body without Content-Length is still refused', async () => {
+    const big = 'x'.repeat(200 * 1024);
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(`{"connection_id":"c","to":"923001234567","message":"${big}"}`));
+        controller.close();
+      },
+    });
+    const { baseUrl } = await import('../harness/api');
+    const res = await fetch(`${baseUrl()}/api/send-message`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe('payload_too_large');
+  });
+
+  it('an unknown API route is a JSON 404', async () => {
+    expectError(await call('GET', '/api/nope', { key }), 404, 'not_found');
+    expectError(await call('PUT', '/api/connections', { key, body: {} }), 404, 'not_found');
+  });
+
+  it('a connection id that cannot exist in a path is 400, not 500', async () => {
+    expectError(await call('GET', `/api/connections/${'x'.repeat(200)}`, { key }), 400, 'validation_failed');
+    expectError(await call('GET', '/api/connections/%E2%98%83', { key }), 400, 'validation_failed');
+  });
+});
+
+describe('API reference', () => {
+  it('serves an OpenAPI 3.1 document describing every route', async () => {
+    const res = await call('GET', '/api/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const paths = res.body.paths as Record<string, Record<string, unknown>>;
+    const expected: [string, string][] = [
+      ['/api/connections', 'post'],
+      ['/api/connections', 'get'],
+      ['/api/connections/{connection_id}', 'get'],
+      ['/api/connections/{connection_id}', 'delete'],
+      ['/api/connections/{connection_id}/webhook', 'patch'],
+      ['/api/get-qr/{connection_id}', 'get'],
+      ['/api/send-message', 'post'],
+      ['/api/chats/{connection_id}', 'get'],
+      ['/api/messages/{connection_id}/{chat_id}', 'get'],
+      ['/api/webhook-logs/{connection_id}', 'get'],
+      ['/api/keys', 'post'],
+      ['/api/keys', 'get'],
+      ['/api/keys/{id}', 'delete'],
+      ['/api/auth/login', 'post'],
+      ['/api/auth/logout', 'post'],
+      ['/api/auth/me', 'get'],
+    ];
+    for (const [path, method] of expected) expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    const described = Object.entries(paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m} ${p}`));
+    expect(described.sort()).toEqual(expected.map(([p, m]) => `${m} ${p}`).sort());
+    expect(res.body.components.schemas.Error).toBeDefined();
+    expect(res.body.components.securitySchemes.bearerAuth).toBeDefined();
+  });
+
+  it('renders the reference at /api/docs', async () => {
+    const res = await call('GET', '/api/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(String(res.body)).toContain('/api/openapi.json');
+  });
+});
