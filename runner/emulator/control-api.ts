@@ -2,7 +2,7 @@
 // the phone and as contacts, inspect what happened, and script faults. Endpoints: README.md.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseFault } from './faults.js';
-import { decryptFailures, sendContactReceipt, sendFromContact } from './messaging.js';
+import { sendContactReceipt, sendFromContact } from './messaging.js';
 import type { Network } from './network.js';
 import { enterPairingCode } from './pairing-code.js';
 import { PairingError, scanQr } from './pairing.js';
@@ -140,7 +140,7 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
     },
     { method: 'GET', pattern: /^\/control\/receipts$/, run: () => net.receipts },
     { method: 'GET', pattern: /^\/control\/unknown-queries$/, run: () => net.unknownQueries },
-    { method: 'GET', pattern: /^\/control\/decrypt-failures$/, run: () => decryptFailures },
+    { method: 'GET', pattern: /^\/control\/decrypt-failures$/, run: () => net.decryptFailures },
     {
       method: 'POST',
       pattern: /^\/control\/accounts\/(\d+)\/faults$/,

@@ -105,3 +105,28 @@ describe('one session, 100 messages each way', () => {
     expect(received.map(m => m.message?.conversation)).toEqual(Array.from({ length: 100 }, (_, i) => `in ${i + 1}`));
   });
 });
+
+describe('presence', () => {
+  it('subscribing to a contact’s presence reports it available', async () => {
+    const hank = await api<Contact>('POST', '/contacts', { name: 'Hank' });
+    const update = waitForEvent(sock, 'presence.update', u => u.id === hank.jid);
+    await sock.presenceSubscribe(hank.jid);
+    const { presences } = await update;
+    expect(Object.values(presences)[0]?.lastKnownPresence).toBe('available');
+  });
+});
+
+describe('account to account', () => {
+  it('two emulated accounts’ gateways can message each other', async () => {
+    const other = await api<{ phone: string }>('POST', '/accounts', { name: 'Other Co' });
+    const { sock: otherSock } = await linkByQr(emu, other.phone);
+    try {
+      const got = waitForEvent(otherSock, 'messages.upsert', u => u.messages.some(m => m.message?.conversation === 'hello other co' || m.message?.extendedTextMessage?.text === 'hello other co'));
+      await sock.sendMessage(`${other.phone}@s.whatsapp.net`, { text: 'hello other co' });
+      const { messages } = await got;
+      expect(messages[0]!.key.remoteJid).toBe(`${account.phone}@s.whatsapp.net`);
+    } finally {
+      otherSock.end(undefined);
+    }
+  });
+});

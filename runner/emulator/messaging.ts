@@ -8,8 +8,8 @@ import { takeOneTimePreKey } from './prekeys.js';
 import type { Connection } from './session.js';
 import { bytesOf, children, newMessageId, now } from './stanzas.js';
 
-export type DecryptFailure = { contact: string; id: string; error: string; at: number };
-export const decryptFailures: DecryptFailure[] = [];
+/** Bounds memory of a long-running sandbox: receipts for older messages are simply not routed. */
+const MAX_TRACKED_SENDS = 100_000;
 
 const ack = (net: Network, conn: Connection, attrs: Record<string, string>) => {
   const policy = conn.account ? net.policy(conn.account.phone).acks : { mode: 'normal' as const, delayMs: 0 };
@@ -36,6 +36,7 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
   const direct = getBinaryNodeChild(node, 'enc');
   if (direct) targets.push({ jid: node.attrs.to!, enc: direct });
   net.sentByGateway.set(id, { phone: account.phone, device: senderDevice });
+  if (net.sentByGateway.size > MAX_TRACKED_SENDS) net.sentByGateway.delete(net.sentByGateway.keys().next().value!);
 
   for (const { jid, enc } of targets) {
     const owner = net.resolve(jid);
@@ -57,7 +58,7 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
         net.onChange();
         if (net.autoDeliveryReceipts) sendContactReceipt(net, owner.contact, [id], 'delivery');
       } catch (err) {
-        decryptFailures.push({ contact: owner.contact.phone, id, error: err instanceof Error ? err.message : String(err), at: Date.now() });
+        net.decryptFailures.push({ contact: owner.contact.phone, id, error: err instanceof Error ? err.message : String(err), at: Date.now() });
       }
     } else {
       const device = owner.account.devices.get(targetDevice);

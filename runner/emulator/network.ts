@@ -17,6 +17,8 @@ export type ReceiptRecord = {
   t: number;
 };
 
+export type DecryptFailure = { contact: string; id: string; error: string; at: number };
+
 export type UnknownQuery = { xmlns: string; type: string; child: string; from: string; at: number };
 
 export type PairingCodeRequest = {
@@ -39,6 +41,7 @@ export class Network {
   readonly pairingRequests = new Map<string, PairingCodeRequest>();
   readonly receipts: ReceiptRecord[] = [];
   readonly unknownQueries: UnknownQuery[] = [];
+  readonly decryptFailures: DecryptFailure[] = [];
   readonly policies = new Map<string, FaultPolicy>();
   /** Which gateway device sent a message id, so receipts from contacts go back to it. */
   readonly sentByGateway = new Map<string, { phone: string; device: number }>();
@@ -129,6 +132,7 @@ export class Network {
     this.pairingRequests.clear();
     this.receipts.length = 0;
     this.unknownQueries.length = 0;
+    this.decryptFailures.length = 0;
     this.policies.clear();
     this.sentByGateway.clear();
     this.onChange();

@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Account } from './accounts.js';
 import type { Network } from './network.js';
 import type { Connection } from './session.js';
-import { SERVER_JID, bytesOf, now, signatureIsValid } from './stanzas.js';
+import { SERVER_JID, bytesOf, newStanzaId, now, signatureIsValid } from './stanzas.js';
 
 export class PairingError extends Error {}
 
@@ -93,6 +93,14 @@ export const linkCompanion = async (net: Network, account: Account, conn: Connec
     linkedAt: Date.now(),
   });
   net.onChange();
+  // Already-linked devices learn about their new sibling (Baileys updates its device cache).
+  for (const other of net.connectionsOf(account)) {
+    other.send({
+      tag: 'notification',
+      attrs: { from: account.pnJid, type: 'devices', id: newStanzaId(), t: String(now()) },
+      content: [{ tag: 'add', attrs: {}, content: [{ tag: 'device', attrs: { jid: account.deviceJid(deviceId), 'key-index': String(keyIndex) } }] }],
+    });
+  }
   // The companion must reconnect and log in as the new device.
   conn.streamError(515);
   return { phone: account.phone, device: deviceId, jid: account.deviceJid(deviceId), lid: account.deviceLid(deviceId) };

@@ -21,8 +21,14 @@ export const makeRouter = (net: Network): StanzaHandler => ({
       case 'receipt':
         if (conn.loggedIn) acceptGatewayReceipt(net, conn, node);
         return;
+      case 'presence':
+        // A presence subscription to a contact is answered with the contact being online.
+        if (node.attrs.type === 'subscribe' && net.resolve(node.attrs.to ?? '')?.kind === 'contact') {
+          conn.send({ tag: 'presence', attrs: { from: node.attrs.to!, type: 'available' } });
+        }
+        return;
       default:
-        // ack, presence, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
+        // ack, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
         return;
     }
   },
