@@ -30,8 +30,12 @@ const keyhelper = keyhelperModule as unknown as {
 const stripKeyType = (key: Uint8Array) => Buffer.from(key.length === 33 ? key.subarray(1) : key);
 const withKeyType = (key: Uint8Array) => (key.length === 33 ? Buffer.from(key) : Buffer.concat([Buffer.from([5]), key]));
 
+const MAX_REMEMBERED_SENDS = 10_000;
+
 export class Contact {
   readonly inbox: InboxEntry[] = [];
+  /** What this contact sent, by id, so it can re-encrypt on a retry receipt (bounded). */
+  readonly sent = new Map<string, proto.IMessage>();
   private sessions = new Map<string, unknown>();
   private preKeys = new Map<number, LibKeyPair>();
   /** Pre-key ids not yet handed to anyone (a one-time key is served once). */
@@ -170,6 +174,11 @@ export class Contact {
       body: Buffer;
     };
     return { encType: out.type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(out.body) };
+  }
+
+  rememberSent(id: string, message: proto.IMessage) {
+    this.sent.set(id, message);
+    if (this.sent.size > MAX_REMEMBERED_SENDS) this.sent.delete(this.sent.keys().next().value!);
   }
 
   /** Forget sessions with a device (it was unlinked; a relinked device starts fresh). */

@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from './emulator.js';
 import type { InboxEntry } from './contacts.js';
 import type { ReceiptRecord } from './network.js';
-import { control, eventually, linkByQr, waitForEvent } from './testing.js';
+import { control, eventually, linkByQr, waitForEvent, type MemoryAuth } from './testing.js';
 import { trustEmulatorRoot } from './trust.js';
 
 type Contact = { phone: string; jid: string };
 
 let emu: RunningEmulator;
 let sock: WASocket;
+let auth: MemoryAuth;
 let account: { phone: string };
 const api = <T>(method: string, path: string, body?: unknown) => control<T>(emu.controlUrl, method, path, body);
 const inbox = (c: Contact) => api<InboxEntry[]>('GET', `/contacts/${c.phone}/inbox`);
@@ -19,7 +20,7 @@ beforeAll(async () => {
   emu = await startEmulator({ port: 0 });
   trustEmulatorRoot(emu.rootPublicKey);
   account = await api('POST', '/accounts', { name: 'Acme Support' });
-  ({ sock } = await linkByQr(emu, account.phone));
+  ({ sock, auth } = await linkByQr(emu, account.phone));
 });
 
 afterAll(async () => {
@@ -128,5 +129,24 @@ describe('account to account', () => {
     } finally {
       otherSock.end(undefined);
     }
+  });
+});
+
+describe('retry receipts', () => {
+  it('when the gateway lost its session, its retry receipt makes the contact re-encrypt and the message arrives', async () => {
+    const ivy = await api<Contact & { lid: string }>('POST', '/contacts', { name: 'Ivy' });
+    const first = waitForEvent(sock, 'messages.upsert', u => u.messages.some(m => m.message?.conversation === 'first'));
+    await api('POST', `/contacts/${ivy.phone}/messages`, { to: account.phone, text: 'first' });
+    await first;
+    // Simulate lost Signal state on the gateway side for this contact.
+    const lost = [...auth.keys.keys()].filter(k => k.startsWith('session:') && (k.includes(ivy.lid) || k.includes(ivy.phone)));
+    expect(lost.length).toBeGreaterThan(0);
+    for (const k of lost) auth.keys.delete(k);
+
+    const again = waitForEvent(sock, 'messages.upsert', u => u.messages.some(m => m.message?.conversation === 'second'), 20_000);
+    await api('POST', `/contacts/${ivy.phone}/messages`, { to: account.phone, text: 'second' });
+    await again;
+    const receipts = await api<ReceiptRecord[]>('GET', '/receipts');
+    expect(receipts.some(r => r.contact === ivy.phone && r.type === 'retry')).toBe(true);
   });
 });

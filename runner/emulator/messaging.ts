@@ -80,9 +80,15 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
 };
 
 /** A <receipt> from a gateway device (delivery / read of a contact's message). */
-export const acceptGatewayReceipt = (net: Network, conn: Connection, node: BinaryNode) => {
+export const acceptGatewayReceipt = async (net: Network, conn: Connection, node: BinaryNode) => {
   const ids = [node.attrs.id!, ...children(getBinaryNodeChild(node, 'list')).map(i => i.attrs.id!)];
   const owner = net.resolve(node.attrs.to ?? '');
+  if (owner?.kind === 'contact' && node.attrs.type === 'retry') {
+    // The device could not decrypt: start a fresh session with it and send the message again.
+    await resendAfterRetry(net, owner.contact, conn.account!, conn.device!.id, node.attrs.id!).catch(err =>
+      net.decryptFailures.push({ contact: owner.contact.phone, id: node.attrs.id!, error: `retry failed: ${(err as Error).message}`, at: Date.now() }),
+    );
+  }
   if (owner?.kind === 'contact') {
     net.receipts.push({
       direction: 'gateway-to-contact',
@@ -107,11 +113,29 @@ const serially = <T>(contact: Contact, job: () => Promise<T>): Promise<T> => {
   return next;
 };
 
+const resendAfterRetry = (net: Network, contact: Contact, account: Account, deviceId: number, id: string) =>
+  serially(contact, async () => {
+    const message = contact.sent.get(id);
+    const device = account.devices.get(deviceId);
+    if (!message || !device) return;
+    contact.dropSessionsWith(account.lid, deviceId);
+    const { encType, ciphertext } = await contact.encryptFor(account.lid, deviceId, message, () => {
+      const preKey = takeOneTimePreKey(device);
+      return { ...device.bundle, ...(preKey ? { preKey } : {}) };
+    });
+    net.deliver(account, device, {
+      tag: 'message',
+      attrs: { from: contact.pnJid, id, t: String(now()), type: 'text', notify: contact.name },
+      content: [{ tag: 'enc', attrs: { v: '2', type: encType, count: '1' }, content: ciphertext }],
+    });
+  });
+
 /** The contact sends a message to every linked device of the account; returns the message id. */
 export const sendFromContact = (net: Network, contact: Contact, account: Account, message: proto.IMessage, opts: { id?: string } = {}) =>
   serially(contact, async () => {
     const id = opts.id ?? newMessageId();
     const t = String(now());
+    contact.rememberSent(id, message);
     for (const device of account.devices.values()) {
       const { encType, ciphertext } = await contact.encryptFor(account.lid, device.id, message, () => {
         const preKey = takeOneTimePreKey(device);

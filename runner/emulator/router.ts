@@ -19,7 +19,7 @@ export const makeRouter = (net: Network): StanzaHandler => ({
         if (conn.loggedIn) await acceptGatewayMessage(net, conn, node);
         return;
       case 'receipt':
-        if (conn.loggedIn) acceptGatewayReceipt(net, conn, node);
+        if (conn.loggedIn) await acceptGatewayReceipt(net, conn, node);
         return;
       case 'presence':
         // A presence subscription to a contact is answered with the contact being online.
