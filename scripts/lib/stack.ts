@@ -1,6 +1,7 @@
 // Brings up the control plane locally: Postgres (embedded unless a URL is given), migrations, the
 // WebSocket proxy the Neon driver needs, and the Worker in workerd. Shared by `npm run dev` and tests.
 import path from 'node:path';
+import { ensureDashboardAssets } from './dashboard';
 import { applyMigrations } from './database';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startPgWsProxy } from './pg-ws-proxy';
@@ -44,6 +45,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await applyMigrations(databaseUrl);
     await opts.beforeWorker?.(databaseUrl);
 
+    await ensureDashboardAssets();
     const proxy = await startPgWsProxy();
     stops.push(proxy.close);
 

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './ports';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Harmless offline chatter: wrangler fetching the `Request.cf` object from Cloudflare. */
+const NOISE = /Request\.cf|cf object|workers\.cloudflare\.com|GetAddrInfoReqWrap/i;
 
 export interface WorkerProcess {
   url: string;
@@ -63,7 +65,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl).trimEnd();
         buf = buf.slice(nl + 1);
-        if (line && !/Request\.cf|cf object/i.test(line)) log(line);
+        if (line && !NOISE.test(line)) log(line);
       }
     });
   }

@@ -1,0 +1,99 @@
+// `npm run dev`: the whole system on this machine with embedded defaults. Starts PostgreSQL (embedded,
+// data in .data/postgres, unless DATABASE_URL is set), applies migrations, creates the first tenant on
+// first run, and runs the Worker in workerd on http://localhost:5000 (PORT overrides). Ctrl-C stops it all.
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDb } from './lib/database';
+import { isPortFree } from './lib/ports';
+import { startStack, type Stack } from './lib/stack';
+import { createTenant, ensureBootstrapKey, tenantCount, type NewTenant } from './lib/tenants';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DATA = path.resolve(ROOT, process.env.DATA_DIR ?? '.data');
+const CREDENTIALS_FILE = path.join(DATA, 'first-run-credentials.json');
+const STACK_FILE = path.join(DATA, 'stack.json');
+const port = Number(process.env.PORT ?? 5000);
+
+async function firstRun(databaseUrl: string): Promise<NewTenant | undefined> {
+  const db = openDb(databaseUrl);
+  try {
+    if ((await tenantCount(db)) > 0) {
+      if (process.env.BOOTSTRAP_API_KEY) await ensureBootstrapKey(db, process.env.BOOTSTRAP_API_KEY);
+      return undefined;
+    }
+    const tenant = await createTenant(db, {
+      name: process.env.BOOTSTRAP_TENANT_NAME ?? 'Default tenant',
+      email: process.env.BOOTSTRAP_ADMIN_EMAIL ?? 'admin@localhost.test',
+      password: process.env.BOOTSTRAP_ADMIN_PASSWORD,
+      apiKey: process.env.BOOTSTRAP_API_KEY,
+    });
+    // Local development only: keep the first credentials so a restart can show them again.
+    await writeFile(CREDENTIALS_FILE, JSON.stringify(tenant, null, 2));
+    await chmod(CREDENTIALS_FILE, 0o600);
+    return tenant;
+  } finally {
+    await db.$client.end();
+  }
+}
+
+async function main() {
+  await mkdir(DATA, { recursive: true });
+  if (!(await isPortFree(port))) {
+    console.error(`Port ${port} is taken: is another \`npm run dev\` running? Set PORT to use another one.`);
+    process.exit(1);
+  }
+  console.log('Starting Switchboard…');
+  let created: NewTenant | undefined;
+  const stack: Stack = await startStack({
+    dataDir: DATA,
+    port,
+    databaseUrl: process.env.DATABASE_URL,
+    embeddedPostgresPort: Number(process.env.EMBEDDED_PG_PORT ?? 5433),
+    vars: {
+      ALLOW_PRIVATE_WEBHOOK_TARGETS: process.env.ALLOW_PRIVATE_WEBHOOK_TARGETS ?? '',
+      ...(process.env.MAX_BODY_BYTES ? { MAX_BODY_BYTES: process.env.MAX_BODY_BYTES } : {}),
+    },
+    beforeWorker: async (url) => {
+      created = await firstRun(url);
+    },
+  });
+  await writeFile(STACK_FILE, JSON.stringify({ databaseUrl: stack.databaseUrl, url: stack.url, pid: process.pid }));
+
+  const shown: Partial<NewTenant> | undefined =
+    created ?? (await readFile(CREDENTIALS_FILE, 'utf8').then((t) => JSON.parse(t), () => undefined));
+  const url = `http://localhost:${port}`;
+  const key = process.env.BOOTSTRAP_API_KEY ?? shown?.apiKey ?? '<your API key>';
+  console.log(`
+  Switchboard is running at ${url}
+  API reference:  ${url}/api/docs
+${shown ? `
+  ${created ? 'First run: created' : 'Credentials from the first run'} (kept in ${path.relative(ROOT, CREDENTIALS_FILE)}):
+    dashboard login  ${shown.email} / ${shown.password}
+    API key          ${shown.apiKey}
+` : ''}
+  Try it:
+    curl -X POST ${url}/api/connections -H "Authorization: Bearer ${key}" \\
+      -H "Content-Type: application/json" -d '{"connection_id": "user123"}'
+    curl ${url}/api/connections -H "Authorization: Bearer ${key}"
+
+  More tenants and keys: npm run admin -- help        Stop: Ctrl-C
+`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await stack.stop();
+    await writeFile(STACK_FILE, '{}').catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
