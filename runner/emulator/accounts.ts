@@ -1,6 +1,8 @@
 // WhatsApp accounts held by the emulated phones: phone number, LID, display name, the phone's
 // account signing key (ADV), and the companion devices linked to it with their Signal key bundles.
 import { Curve, type BinaryNode } from '@whiskeysockets/baileys';
+import * as keyhelper from 'libsignal/src/keyhelper.js';
+import { Contact } from './contacts.js';
 import type { KeyPair } from './noise.js';
 
 export type SignedPreKey = { keyId: number; public: Buffer; signature: Buffer };
@@ -23,12 +25,16 @@ export type LinkedDevice = {
   /** Stanzas waiting for the device to come online (counted in <offline count>). */
   offline: BinaryNode[];
   linkedAt: number;
+  /** Whether the phone already sent this device its initial history-sync notification. */
+  historySynced?: boolean;
 };
 
 export class Account {
   readonly devices = new Map<number, LinkedDevice>();
   private nextDeviceId = 1;
   private nextKeyIndex = 1;
+  /** The phone itself as Signal device 0; its identity key is the account key, as on WhatsApp. */
+  primaryDevice: Contact;
 
   constructor(
     readonly phone: string,
@@ -36,7 +42,14 @@ export class Account {
     public name: string,
     /** The phone's ADV account key: signs each companion's device identity. */
     readonly accountKey: KeyPair = Curve.generateKeyPair(),
-  ) {}
+  ) {
+    const identity = { pubKey: Buffer.concat([Buffer.from([5]), accountKey.public]), privKey: Buffer.from(accountKey.private) };
+    this.primaryDevice = new Contact(phone, lid, name, {
+      identity,
+      registrationId: keyhelper.generateRegistrationId(),
+      signedPreKey: keyhelper.generateSignedPreKey(identity, 1),
+    });
+  }
 
   get pnJid() {
     return `${this.phone}@s.whatsapp.net`;
@@ -76,6 +89,7 @@ export class Account {
       accountKey: this.accountKey,
       nextDeviceId: this.nextDeviceId,
       nextKeyIndex: this.nextKeyIndex,
+      primaryDevice: this.primaryDevice.toJSON(),
       devices: [...this.devices.values()].map(d => ({ ...d, bundle: { ...d.bundle, preKeys: [...d.bundle.preKeys] } })),
     };
   }
@@ -84,6 +98,7 @@ export class Account {
     const a = new Account(raw.phone, raw.lid, raw.name, raw.accountKey);
     a.nextDeviceId = raw.nextDeviceId;
     a.nextKeyIndex = raw.nextKeyIndex;
+    a.primaryDevice = Contact.fromJSON(raw.primaryDevice);
     for (const d of raw.devices) a.link({ ...d, bundle: { ...d.bundle, preKeys: new Map(d.bundle.preKeys) } });
     return a;
   }

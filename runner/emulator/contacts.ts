@@ -1,5 +1,6 @@
 // Contacts: other WhatsApp users, each one Signal device (device 0) backed by libsignal.
 // They decrypt what the gateway sends them and encrypt what they send to the gateway.
+// An account's own phone (its device 0) is the same kind of Signal peer.
 import { encodeBigEndian, encodeWAMessage, proto, unpadRandomMax16, type BinaryNode } from '@whiskeysockets/baileys';
 import * as libsignal from 'libsignal';
 // libsignal's typings omit keyhelper, which it does export.

@@ -81,6 +81,7 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
     },
     { method: 'GET', pattern: /^\/control\/accounts$/, run: () => [...net.accounts.keys()].map(accountView) },
     { method: 'GET', pattern: /^\/control\/accounts\/(\d+)$/, run: ([phone]) => accountView(phone!) },
+    { method: 'GET', pattern: /^\/control\/accounts\/(\d+)\/inbox$/, run: ([phone]) => net.account(phone!).primaryDevice.inbox },
     { method: 'POST', pattern: /^\/control\/accounts\/(\d+)\/scan$/, run: ([phone], b) => scanQr(net, net.account(phone!), str(b.qr, 'qr')!) },
     {
       method: 'POST',

@@ -60,6 +60,12 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
       } catch (err) {
         net.decryptFailures.push({ contact: owner.contact.phone, id, error: err instanceof Error ? err.message : String(err), at: Date.now() });
       }
+    } else if (targetDevice === 0) {
+      // The account's phone keeps its own copy (and the other account's phone, for account-to-account).
+      const sameAccount = owner.account === account;
+      await owner.account.primaryDevice
+        .receive({ lidUser: account.lid, device: senderDevice, fromJid: account.deviceJid(senderDevice), chat: sameAccount ? to : account.pnJid, id, t, encType: enc.attrs.type!, ciphertext })
+        .catch(err => net.decryptFailures.push({ contact: owner.account.phone, id, error: (err as Error).message, at: Date.now() }));
     } else {
       const device = owner.account.devices.get(targetDevice);
       if (!device) continue;
@@ -106,7 +112,7 @@ export const acceptGatewayReceipt = async (net: Network, conn: Connection, node:
 
 // Contacts encrypt strictly one message at a time per contact, so sessions and pre-keys never race.
 const contactLocks = new WeakMap<Contact, Promise<unknown>>();
-const serially = <T>(contact: Contact, job: () => Promise<T>): Promise<T> => {
+export const serially = <T>(contact: Contact, job: () => Promise<T>): Promise<T> => {
   const prev = contactLocks.get(contact) ?? Promise.resolve();
   const next = prev.then(job, job);
   contactLocks.set(contact, next.catch(() => {}));

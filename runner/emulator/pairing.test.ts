@@ -1,6 +1,6 @@
 // Linking companions to an emulated phone with real Baileys: QR, pairing code, re-login,
 // several devices per account, logout, and the offline queue.
-import type { WASocket } from '@whiskeysockets/baileys';
+import { proto, type WASocket } from '@whiskeysockets/baileys';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from './emulator.js';
 import { closeCode, connectGateway, control, eventually, linkByQr, memoryAuth, waitForEvent } from './testing.js';
@@ -58,6 +58,34 @@ describe('QR pairing', () => {
     parts[1] = Buffer.alloc(32, 7).toString('base64'); // someone else's noise key
     await expect(api('POST', `/accounts/${account.phone}/scan`, { qr: parts.join(',') })).rejects.toThrow(/409/);
     expect((await api<AccountView>('GET', `/accounts/${account.phone}`)).devices).toEqual([]);
+  });
+});
+
+describe('history sync', () => {
+  it('with Baileys’ default history settings, the phone’s initial history sync completes Baileys’ initial sync at once', async () => {
+    const account = await api<AccountView>('POST', '/accounts', { name: 'Default Config' });
+    const defaults = { shouldSyncHistoryMessage: ({ syncType }: { syncType?: number | null }) => syncType !== proto.HistorySync.HistorySyncType.FULL };
+    const { sock, auth } = await linkByQr(emu, account.phone, memoryAuth(), defaults as never);
+    track(sock);
+    const ivan = await api<Contact>('POST', '/contacts', { name: 'Ivan' });
+    const started = Date.now();
+    const got = waitForEvent(sock, 'messages.upsert', u => u.messages.some(m => m.message?.conversation === 'quick'), 8_000);
+    await api('POST', `/contacts/${ivan.phone}/messages`, { to: account.phone, text: 'quick' });
+    await got;
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Baileys counts a completed initial sync (history + app state) here.
+    expect(auth.creds.accountSyncCounter).toBe(1);
+  });
+
+  it('the phone keeps its own decrypted copy of what a companion sends', async () => {
+    const account = await api<AccountView>('POST', '/accounts', {});
+    const { sock } = await linkByQr(emu, account.phone);
+    track(sock);
+    const judy = await api<Contact>('POST', '/contacts', { name: 'Judy' });
+    await sock.sendMessage(judy.jid, { text: 'copy for the phone' });
+    const copy = await eventually(async () => (await api<Array<{ text?: string; chat: string }>>('GET', `/accounts/${account.phone}/inbox`))[0]);
+    expect(copy).toMatchObject({ chat: judy.jid });
+    expect(JSON.stringify(copy)).toContain('copy for the phone');
   });
 });
 

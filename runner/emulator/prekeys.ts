@@ -2,6 +2,7 @@
 // and linked devices (each one-time pre-key is handed out once only).
 import { encodeBigEndian, getBinaryNodeChild, type BinaryNode } from '@whiskeysockets/baileys';
 import type { Account, LinkedDevice } from './accounts.js';
+import { sendInitialHistorySync } from './history-sync.js';
 import type { Network } from './network.js';
 import type { Connection } from './session.js';
 import { children, childBytes, iqError, iqResult, readUIntBE } from './stanzas.js';
@@ -68,6 +69,11 @@ export const answerEncrypt = (net: Network, conn: Connection, iq: BinaryNode): B
     const skey = readSignedPreKey(getBinaryNodeChild(iq, 'skey'));
     if (skey) device.bundle.signedPreKey = skey;
     net.onChange();
+    // A freshly linked device has just published its keys: the phone now sends it the history sync.
+    if (!device.historySynced && conn.account) {
+      device.historySynced = true;
+      void sendInitialHistorySync(net, conn.account, device).catch(() => {});
+    }
     return iqResult(iq);
   }
   if (iq.attrs.type === 'set' && first?.tag === 'rotate') {
@@ -106,6 +112,10 @@ const keyBundleFor = (net: Network, jid: string): BinaryNode => {
   if (owner?.kind === 'contact' && device === 0) {
     net.onChange();
     return owner.contact.takeKeyBundle(jid);
+  }
+  if (owner?.kind === 'account' && device === 0) {
+    net.onChange();
+    return owner.account.primaryDevice.takeKeyBundle(jid);
   }
   if (owner?.kind === 'account') {
     const linked = owner.account.devices.get(device);

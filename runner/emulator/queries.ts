@@ -45,6 +45,14 @@ export const answerIq = (net: Network, conn: Connection, iq: BinaryNode): Binary
       return iqResult(iq, type === 'get' ? [{ tag: 'list', attrs: {} }] : undefined);
     case 'abt':
       return iqResult(iq, [{ tag: 'props', attrs: { protocol: '1', hash: 'emulator-1' }, content: [] }]);
+    case 'w:sync:app:state': {
+      // No app-state patches are modelled: every requested collection is reported complete at
+      // its current version (an empty answer would make Baileys re-ask forever).
+      const collections = children(children(iq)[0]).filter(c => c.tag === 'collection');
+      return iqResult(iq, [
+        { tag: 'sync', attrs: {}, content: collections.map(c => ({ tag: 'collection', attrs: { name: c.attrs.name!, version: c.attrs.version ?? '0' } })) },
+      ]);
+    }
     case 'w:m':
       return iqResult(iq, [
         {

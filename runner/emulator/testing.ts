@@ -84,13 +84,18 @@ export const control = async <T = unknown>(controlUrl: string, method: string, p
 export type LinkedGateway = { sock: WASocket; auth: MemoryAuth; restartCode: number | undefined };
 
 /** Full QR flow with real Baileys: QR shown → phone scans → 515 → reconnect → open. */
-export const linkByQr = async (emulator: { url: string; controlUrl: string }, phone: string, auth: MemoryAuth = memoryAuth()): Promise<LinkedGateway> => {
-  const first = connectGateway(emulator.url, auth);
+export const linkByQr = async (
+  emulator: { url: string; controlUrl: string },
+  phone: string,
+  auth: MemoryAuth = memoryAuth(),
+  opts: Partial<Parameters<typeof makeWASocket>[0]> = {},
+): Promise<LinkedGateway> => {
+  const first = connectGateway(emulator.url, auth, opts);
   const { qr } = await waitForEvent(first, 'connection.update', u => !!u.qr);
   const closed = waitForEvent(first, 'connection.update', u => u.connection === 'close');
   await control(emulator.controlUrl, 'POST', `/accounts/${phone}/scan`, { qr });
   const restartCode = closeCode(await closed);
-  const sock = connectGateway(emulator.url, auth);
+  const sock = connectGateway(emulator.url, auth, opts);
   await waitForEvent(sock, 'connection.update', u => u.connection === 'open');
   return { sock, auth, restartCode };
 };

@@ -10,7 +10,7 @@ const devicesNode = (owner: Owner): BinaryNode => {
   const devices: BinaryNode[] = [];
   if (owner?.kind === 'contact') devices.push({ tag: 'device', attrs: { id: '0' } });
   if (owner?.kind === 'account') {
-    // The phone itself is not an emulated Signal device; only linked companions are listed.
+    devices.push({ tag: 'device', attrs: { id: '0' } }); // the phone
     for (const d of owner.account.devices.values()) devices.push({ tag: 'device', attrs: { id: String(d.id), 'key-index': String(d.keyIndex) } });
   }
   return {
