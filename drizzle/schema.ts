@@ -104,6 +104,12 @@ export const connections = pgTable(
     /** The string the current QR encodes, and when WhatsApp stops accepting it. */
     qrRaw: text('qr_raw'),
     qrExpiresAt: timestamp('qr_expires_at', { withTimezone: true }),
+    /** Why the status is what it is (e.g. 'qr_timeout', 'conflict'), for disconnected/logged_out/replaced. */
+    statusReason: text('status_reason'),
+    /** First time the account was linked; linked connections are kept running (and restored after restarts). */
+    linkedAt: timestamp('linked_at', { withTimezone: true }),
+    /** Someone asked for this session to run (QR, pairing code, restart); unlinked connections run for a while after. */
+    startRequestedAt: timestamp('start_requested_at', { withTimezone: true }),
     /** Which runner holds the lease, and the lease's fencing epoch (the Scheduler is the authority). */
     leaseRunnerId: text('lease_runner_id'),
     leaseEpoch: bigint('lease_epoch', { mode: 'number' }).notNull().default(0),
