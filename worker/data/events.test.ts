@@ -1,0 +1,334 @@
+// The events pipeline's persistence against a real Postgres: one fresh database for this file, on the
+// server in DATABASE_URL, or on an embedded PostgreSQL when it is unset.
+import { randomUUID } from 'node:crypto';
+import { asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chats, connections, messages, tenants } from '../../drizzle/schema';
+import type { QueuedEvent, RunnerEvent, WireMessage } from '../../protocol/runner';
+import { applyMigrations, createDatabase, dropDatabase, openDb, type NodeDb } from '../../scripts/lib/database';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../scripts/lib/embedded-postgres';
+import { freePort } from '../../scripts/lib/ports';
+import { persistEvents } from './events';
+
+let serverUrl = '';
+let embedded: EmbeddedPostgresHandle | undefined;
+const dbName = `events_test_${process.pid}_${Date.now().toString(36)}`;
+let db: NodeDb;
+
+beforeAll(async () => {
+  if (process.env.DATABASE_URL) serverUrl = process.env.DATABASE_URL;
+  else {
+    embedded = await startEmbeddedPostgres('.data/unit-postgres', await freePort());
+    serverUrl = embedded.url;
+  }
+  const url = await createDatabase(serverUrl, dbName);
+  await applyMigrations(url);
+  db = openDb(url);
+});
+
+afterAll(async () => {
+  await db?.$client.end();
+  if (serverUrl) await dropDatabase(serverUrl, dbName);
+  await embedded?.stop();
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Builders
+
+interface Conn {
+  pk: string;
+  tenantId: string;
+}
+
+async function newConnection(tenantId?: string): Promise<Conn> {
+  const tid = tenantId ?? (await db.insert(tenants).values({ name: 'acme' }).returning())[0]!.id;
+  const [c] = await db
+    .insert(connections)
+    .values({ tenantId: tid, connectionId: `c-${randomUUID().slice(0, 8)}`, webhookSecret: 'whsec_test', startRequestedAt: new Date() })
+    .returning();
+  return { pk: c!.id, tenantId: tid };
+}
+
+// Event times come after the connection rows were created (their status_changed_at is the creation time).
+const T0 = Math.floor(Date.now() / 1000) * 1000 + 60_000;
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+
+const queued = (c: Conn, event: RunnerEvent): QueuedEvent => ({ connection_pk: c.pk, tenant_id: c.tenantId, epoch: 1, runner_id: 'runner-1', event });
+
+function upsert(c: Conn, m: Partial<WireMessage> & { id: string; t: number }): QueuedEvent {
+  const { id, t, ...rest } = m;
+  const message: WireMessage = {
+    provider_message_id: id,
+    chat_id: '15550001111@s.whatsapp.net',
+    direction: 'inbound',
+    from: '15550001111@s.whatsapp.net',
+    to: null,
+    push_name: null,
+    type: 'text',
+    text: `text of ${id}`,
+    content: null,
+    timestamp: at(t),
+    source: 'live',
+    ...rest,
+  };
+  return queued(c, { id: `upsert:${id}`, at: at(t), type: 'message.upsert', message });
+}
+
+const receipt = (c: Conn, id: string, status: Extract<RunnerEvent, { type: 'message.status' }>['status'], t = 100) =>
+  queued(c, { id: `status:${id}:${status}`, at: at(t), type: 'message.status', provider_message_id: id, chat_id: '15550001111@s.whatsapp.net', status });
+
+const lifecycle = (c: Conn, t: number, status: Extract<RunnerEvent, { type: 'connection.status' }>['status'], extra: { reason?: string | null; phone_number?: string | null } = {}) =>
+  queued(c, { id: `status:${t}:${status}`, at: at(t), type: 'connection.status', status, ...extra });
+
+const qr = (c: Conn, t: number, raw: string) => queued(c, { id: `qr:${raw}`, at: at(t), type: 'qr', qr: raw, expires_at: at(t + 20) });
+
+const messagesOf = (c: Conn) => db.select().from(messages).where(eq(messages.connectionPk, c.pk)).orderBy(asc(messages.id));
+const chatsOf = (c: Conn) => db.select().from(chats).where(eq(chats.connectionPk, c.pk)).orderBy(asc(chats.chatId));
+const connectionOf = async (c: Conn) => (await db.select().from(connections).where(eq(connections.id, c.pk)))[0]!;
+const chatOf = async (c: Conn, chatId = '15550001111@s.whatsapp.net') => (await chatsOf(c)).find((r) => r.chatId === chatId);
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('persisting runner events', () => {
+  it('a batch applied twice leaves the same rows and counts unread once', async () => {
+    const c = await newConnection();
+    const batch = [
+      upsert(c, { id: 'A1', t: 1, push_name: 'Alice' }),
+      upsert(c, { id: 'A2', t: 2 }),
+      upsert(c, { id: 'A2', t: 2 }), // duplicate within the batch
+      upsert(c, { id: 'O1', t: 3, direction: 'outbound', from: null, to: '15550001111@s.whatsapp.net', text: 'reply' }),
+      receipt(c, 'O1', 'delivered'),
+      lifecycle(c, 0, 'connected', { phone_number: '+15559990000' }),
+    ];
+    const first = await persistEvents(db, batch);
+    expect(first.messages.map((m) => m.row.providerMessageId).sort()).toEqual(['A1', 'A2', 'O1']);
+    expect(first.messages.every((m) => m.tenantId === c.tenantId && m.connectionPk === c.pk)).toBe(true);
+    expect(first.statuses).toMatchObject([{ providerMessageId: 'O1', status: 'delivered' }]);
+    expect(first.connections).toMatchObject([{ connectionPk: c.pk, status: 'connected', statusChanged: true }]);
+
+    const snapshot = async () => ({ messages: await messagesOf(c), chats: await chatsOf(c), connection: await connectionOf(c) });
+    const before = await snapshot();
+    expect(before.messages).toHaveLength(3);
+    expect(before.chats).toHaveLength(1);
+    expect(before.chats[0]).toMatchObject({ unreadCount: 2, lastMessageText: 'reply', name: 'Alice' });
+
+    const second = await persistEvents(db, batch);
+    expect(second).toEqual({ messages: [], statuses: [], connections: [], ignored: 0 });
+    expect(await snapshot()).toEqual(before); // updated_at included: nothing was touched
+  });
+
+  it("the send path's outbound row is completed, never overwritten", async () => {
+    const c = await newConnection();
+    const sentAt = new Date(T0 + 5000);
+    await db.insert(messages).values({
+      connectionPk: c.pk,
+      chatId: '15550001111@s.whatsapp.net',
+      direction: 'outbound',
+      toJid: '15550001111@s.whatsapp.net',
+      text: 'hello',
+      clientMessageId: 'client-1',
+      providerMessageId: 'SEND1',
+      status: 'pending',
+      sentAt,
+    });
+    const out = await persistEvents(db, [
+      upsert(c, { id: 'SEND1', t: 6, direction: 'outbound', from: '15559990000@s.whatsapp.net', to: '15550001111@s.whatsapp.net', text: 'hello', content: { conversation: 'hello' } }),
+    ]);
+    expect(out.messages).toEqual([]); // not new: the send path reports it
+    const [row] = await messagesOf(c);
+    expect(row).toMatchObject({
+      clientMessageId: 'client-1',
+      status: 'pending',
+      direction: 'outbound',
+      fromJid: '15559990000@s.whatsapp.net',
+      content: { conversation: 'hello' },
+      sentAt,
+    });
+    expect(await chatOf(c)).toMatchObject({ lastMessageText: 'hello', unreadCount: 0 });
+
+    const acked = await persistEvents(db, [receipt(c, 'SEND1', 'sent')]);
+    expect(acked.statuses).toMatchObject([{ providerMessageId: 'SEND1', clientMessageId: 'client-1', status: 'sent', direction: 'outbound' }]);
+    expect((await messagesOf(c))[0]!.status).toBe('sent');
+  });
+
+  it('chats keep the newest message, the contact name, and count unread inbound live messages', async () => {
+    const c = await newConnection();
+    const group = '120363000000000001@g.us';
+    await persistEvents(db, [
+      upsert(c, { id: 'N2', t: 20, text: 'newer', push_name: 'Bob' }),
+      upsert(c, { id: 'G1', t: 5, chat_id: group, from: '15550002222@s.whatsapp.net', push_name: 'Carol' }),
+    ]);
+    // An older message arriving later does not replace the last message, but is unread.
+    await persistEvents(db, [upsert(c, { id: 'N1', t: 10, text: 'older', push_name: 'Bobby' })]);
+    expect(await chatOf(c)).toMatchObject({ lastMessageText: 'newer', lastMessageAt: new Date(T0 + 20_000), unreadCount: 2, name: 'Bob' });
+    // Our own message from the phone becomes the last message and does not count as unread.
+    await persistEvents(db, [upsert(c, { id: 'O2', t: 30, direction: 'outbound', from: null, text: 'mine' })]);
+    expect(await chatOf(c)).toMatchObject({ lastMessageText: 'mine', unreadCount: 2 });
+    expect((await messagesOf(c)).find((m) => m.providerMessageId === 'O2')!.status).toBe('sent');
+    expect((await messagesOf(c)).find((m) => m.providerMessageId === 'N1')!.status).toBe('received');
+    // A participant's push name never names a group.
+    expect(await chatOf(c, group)).toMatchObject({ name: null, unreadCount: 1 });
+  });
+
+  it('history sync fills messages and chats without bumping unread', async () => {
+    const c = await newConnection();
+    const out = await persistEvents(db, [
+      upsert(c, { id: 'H1', t: 1, source: 'history' }),
+      upsert(c, { id: 'H2', t: 2, source: 'history', text: 'last of history' }),
+      upsert(c, { id: 'H3', t: 3, source: 'history', direction: 'outbound', from: null }),
+    ]);
+    expect(out.messages.map((m) => m.source)).toEqual(['history', 'history', 'history']);
+    expect(await chatOf(c)).toMatchObject({ unreadCount: 0, lastMessageText: 'text of H3' });
+    await persistEvents(db, [upsert(c, { id: 'L1', t: 4 })]);
+    expect(await chatOf(c)).toMatchObject({ unreadCount: 1, lastMessageText: 'text of L1' });
+  });
+
+  it('message status only moves forward', async () => {
+    const c = await newConnection();
+    const out = (id: string) => upsert(c, { id, t: 1, direction: 'outbound', from: null });
+    await persistEvents(db, ['S1', 'S2', 'S3', 'S4'].map(out));
+    const statusOf = async (id: string) => (await messagesOf(c)).find((m) => m.providerMessageId === id)!.status;
+
+    await persistEvents(db, [receipt(c, 'S1', 'read')]);
+    const late = await persistEvents(db, [receipt(c, 'S1', 'delivered'), receipt(c, 'S1', 'sent')]);
+    expect(late.statuses).toEqual([]);
+    expect(await statusOf('S1')).toBe('read');
+
+    // Within one batch the furthest status wins, whatever the order.
+    await persistEvents(db, [receipt(c, 'S2', 'played'), receipt(c, 'S2', 'delivered')]);
+    expect(await statusOf('S2')).toBe('played');
+
+    // 'failed' ends a sent message, but not a delivered one; a delivery receipt still beats 'failed'.
+    await persistEvents(db, [receipt(c, 'S3', 'failed')]);
+    expect(await statusOf('S3')).toBe('failed');
+    await persistEvents(db, [receipt(c, 'S3', 'delivered')]);
+    expect(await statusOf('S3')).toBe('delivered');
+    await persistEvents(db, [receipt(c, 'S3', 'failed')]);
+    expect(await statusOf('S3')).toBe('delivered');
+
+    // A receipt for a message not stored (yet) is harmless.
+    const unknown = await persistEvents(db, [receipt(c, 'NOPE', 'read'), receipt(c, 'S4', 'delivered')]);
+    expect(unknown.statuses.map((s) => s.providerMessageId)).toEqual(['S4']);
+    expect(await messagesOf(c)).toHaveLength(4);
+  });
+
+  it('an out-of-order connection.status does not regress the connection', async () => {
+    const c = await newConnection();
+    await persistEvents(db, [lifecycle(c, 20, 'connected', { phone_number: '+15559990000' })]);
+    const stale = await persistEvents(db, [lifecycle(c, 10, 'disconnected', { reason: 'connection_lost' })]);
+    expect(stale.connections).toEqual([]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'connected', statusReason: null, statusChangedAt: new Date(T0 + 20_000) });
+
+    // A newer one applies; a missing phone number keeps the known one.
+    await persistEvents(db, [lifecycle(c, 30, 'disconnected', { reason: 'connection_lost', phone_number: null })]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'disconnected', statusReason: 'connection_lost', phoneNumber: '+15559990000' });
+
+    // Within one batch, time order decides, not batch order.
+    await persistEvents(db, [lifecycle(c, 50, 'connected'), lifecycle(c, 40, 'connecting')]);
+    expect((await connectionOf(c)).status).toBe('connected');
+  });
+
+  it('QR codes and the connected transition', async () => {
+    const c = await newConnection();
+    const first = await persistEvents(db, [qr(c, 1, 'QR-1')]);
+    expect(first.connections).toMatchObject([{ status: 'connecting', statusChanged: true, qrChanged: true, qr: { raw: 'QR-1' } }]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'connecting', qrRaw: 'QR-1', qrExpiresAt: new Date(T0 + 21_000), statusChangedAt: new Date(T0 + 1000) });
+
+    // A rotated QR replaces it without a status change; an older one (redelivered late) does not.
+    const rotated = await persistEvents(db, [qr(c, 21, 'QR-2')]);
+    expect(rotated.connections).toMatchObject([{ statusChanged: false, qrChanged: true, qr: { raw: 'QR-2' } }]);
+    expect((await persistEvents(db, [qr(c, 1, 'QR-1')])).connections).toEqual([]);
+    expect((await connectionOf(c)).qrRaw).toBe('QR-2');
+
+    // Scanned: connected, QR cleared, linked_at and phone set; a later QR does not land on a connected connection.
+    await persistEvents(db, [lifecycle(c, 30, 'connected', { phone_number: '+15559990000' }), qr(c, 31, 'QR-3')]);
+    const linked = await connectionOf(c);
+    expect(linked).toMatchObject({ status: 'connected', qrRaw: null, qrExpiresAt: null, phoneNumber: '+15559990000', linkedAt: new Date(T0 + 30_000) });
+
+    // Reconnecting later keeps the first linked_at.
+    await persistEvents(db, [lifecycle(c, 40, 'disconnected', { reason: 'connection_lost' }), lifecycle(c, 41, 'connected')]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'connected', statusReason: null, linkedAt: new Date(T0 + 30_000) });
+
+    // Unlinked from the phone: QR and link gone.
+    await persistEvents(db, [qr(c, 50, 'QR-4'), lifecycle(c, 51, 'logged_out', { reason: 'logged_out' })]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'logged_out', statusReason: 'logged_out', qrRaw: null, linkedAt: null });
+  });
+
+  it('a QR that nobody scans ends the start request', async () => {
+    const c = await newConnection();
+    expect((await connectionOf(c)).startRequestedAt).not.toBeNull();
+    await persistEvents(db, [qr(c, 1, 'QR-1'), lifecycle(c, 60, 'disconnected', { reason: 'qr_timeout' })]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'disconnected', statusReason: 'qr_timeout', qrRaw: null, qrExpiresAt: null, startRequestedAt: null });
+
+    const r = await newConnection();
+    await persistEvents(db, [qr(r, 1, 'QR-R'), lifecycle(r, 2, 'replaced', { reason: 'conflict' })]);
+    expect(await connectionOf(r)).toMatchObject({ status: 'replaced', statusReason: 'conflict', qrRaw: null });
+  });
+
+  it('events for a deleted connection are ignored, the rest of the batch is stored', async () => {
+    const gone = await newConnection();
+    const kept = await newConnection();
+    await db.delete(connections).where(eq(connections.id, gone.pk));
+    const out = await persistEvents(db, [
+      upsert(gone, { id: 'X1', t: 1 }),
+      lifecycle(gone, 2, 'connected'),
+      qr(gone, 3, 'QR-X'),
+      receipt(gone, 'X1', 'read'),
+      upsert(kept, { id: 'K1', t: 1 }),
+    ]);
+    expect(out.ignored).toBe(4);
+    expect(out.messages.map((m) => m.row.providerMessageId)).toEqual(['K1']);
+    expect(await messagesOf(gone)).toEqual([]);
+    expect(await messagesOf(kept)).toHaveLength(1);
+  });
+
+  it('500 events are stored in one call', async () => {
+    const c = await newConnection();
+    const batch: QueuedEvent[] = [];
+    for (let i = 0; i < 400; i++) {
+      batch.push(upsert(c, { id: `B${i}`, t: i, chat_id: `1555000${String(i % 10).padStart(4, '0')}@s.whatsapp.net`, source: i < 100 ? 'history' : 'live' }));
+    }
+    for (let i = 0; i < 100; i++) batch.push(receipt(c, `B${i}`, 'read'));
+    const started = performance.now();
+    const out = await persistEvents(db, batch);
+    const ms = performance.now() - started;
+    expect(out.messages).toHaveLength(400);
+    expect(out.statuses).toHaveLength(100);
+    expect(await messagesOf(c)).toHaveLength(400);
+    const rows = await chatsOf(c);
+    expect(rows).toHaveLength(10);
+    expect(rows.reduce((n, r) => n + r.unreadCount, 0)).toBe(300);
+    expect(rows.find((r) => r.chatId === '15550000009@s.whatsapp.net')).toMatchObject({ lastMessageText: 'text of B399', unreadCount: 30 });
+    expect(ms).toBeLessThan(10_000);
+    // And again: nothing new.
+    expect(await persistEvents(db, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 0 });
+    expect((await chatsOf(c)).reduce((n, r) => n + r.unreadCount, 0)).toBe(300);
+  });
+
+  it("two tenants' connections never bleed into each other", async () => {
+    const a = await newConnection();
+    const b = await newConnection();
+    await persistEvents(db, [
+      upsert(a, { id: 'SAME', t: 1, text: 'for a' }),
+      upsert(b, { id: 'SAME', t: 2, text: 'for b' }),
+      receipt(a, 'SAME', 'read'),
+      lifecycle(b, 5, 'connected'),
+      // Claims connection a under tenant b: dropped, never written to a.
+      queued({ pk: a.pk, tenantId: b.tenantId }, { id: 'x', at: at(9), type: 'connection.status', status: 'logged_out' }),
+    ]);
+    const [ma] = await messagesOf(a);
+    const [mb] = await messagesOf(b);
+    expect(ma).toMatchObject({ text: 'for a', status: 'read' });
+    expect(mb).toMatchObject({ text: 'for b', status: 'received' });
+    expect(await chatOf(a)).toMatchObject({ lastMessageText: 'for a', unreadCount: 1 });
+    expect(await chatOf(b)).toMatchObject({ lastMessageText: 'for b', unreadCount: 1 });
+    expect((await connectionOf(a)).status).toBe('disconnected');
+    expect((await connectionOf(b)).status).toBe('connected');
+  });
+
+  it('text Postgres cannot store does not poison the batch', async () => {
+    const c = await newConnection();
+    await persistEvents(db, [upsert(c, { id: 'NUL', t: 1, text: 'a\u0000b\ud800c', content: { conversation: 'x\u0000y\udc00' } })]);
+    expect((await messagesOf(c))[0]).toMatchObject({ text: 'ab\ufffdc', content: { conversation: 'xy\ufffd' } });
+  });
+});

@@ -1,0 +1,56 @@
+// Consumer of the `events` queue: runner events (one QueuedEvent per message) are stored in Postgres in
+// one transaction per batch. Nothing is acknowledged before it is stored: any failure (Postgres down, a
+// bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
+import { QueuedEvent } from '../../protocol/runner';
+import { openDb } from '../data/db';
+import { persistEvents, type PersistOutcome } from '../data/events';
+import type { Env } from '../env';
+
+/** Retry delay: 5 s doubling per attempt, at most 5 minutes. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(300, 5 * 2 ** Math.max(0, Math.min(attempts - 1, 10)));
+}
+
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+  const events: QueuedEvent[] = [];
+  let attempts = 1;
+  for (const msg of batch.messages) {
+    const parsed = QueuedEvent.safeParse(msg.body);
+    if (!parsed.success) {
+      // Can never succeed, so retrying would only block the queue; the body is not logged (it may hold message text).
+      console.error(JSON.stringify({ level: 'error', msg: 'invalid queued event dropped', queue: batch.queue, message_id: msg.id, issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }));
+      msg.ack();
+      continue;
+    }
+    events.push(parsed.data);
+    attempts = Math.max(attempts, msg.attempts);
+  }
+  if (events.length === 0) return;
+
+  let outcome: PersistOutcome;
+  const { db, close } = openDb(env);
+  try {
+    outcome = await persistEvents(db, events);
+  } catch (e) {
+    const delaySeconds = retryDelaySeconds(attempts);
+    console.error(JSON.stringify({ level: 'error', msg: 'persisting events failed; batch retried', queue: batch.queue, size: events.length, attempts, delay_seconds: delaySeconds, error: e instanceof Error ? e.message : String(e) }));
+    // Individually acked (invalid) messages are not affected: a per-message call takes precedence.
+    batch.retryAll({ delaySeconds });
+    return;
+  } finally {
+    ctx.waitUntil(close().catch(() => {}));
+  }
+  batch.ackAll();
+  try {
+    await afterPersist(outcome, env, ctx);
+  } catch (e) {
+    console.error(JSON.stringify({ level: 'error', msg: 'after-persist step failed', error: e instanceof Error ? e.message : String(e) }));
+  }
+}
+
+/**
+ * What happens once a batch is stored and acknowledged. This is where realtime fan-out (Hub DO) and
+ * webhook jobs (queue `webhooks`) hang off — nothing yet. Whatever goes here must not depend on the batch
+ * being retried: enqueue durable work (e.g. a webhook job) rather than doing it inline.
+ */
+export async function afterPersist(_outcome: PersistOutcome, _env: Env, _ctx: ExecutionContext): Promise<void> {}
