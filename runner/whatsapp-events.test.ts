@@ -1,0 +1,153 @@
+import { DisconnectReason, type WAMessage } from '@whiskeysockets/baileys';
+import { describe, expect, it } from 'vitest';
+import { RunnerEvent } from '../protocol/runner.js';
+import {
+  chatIdOf,
+  closePolicy,
+  connectionStatusEvent,
+  deliveryStatusOf,
+  historyEvents,
+  phoneNumberFromJid,
+  qrEvent,
+  qrLifetimeMs,
+  recipientJid,
+  statusEvents,
+  toWireMessage,
+  upsertEvents,
+} from './whatsapp-events.js';
+
+const NOW = Date.parse('2026-01-02T03:04:05.000Z');
+const msg = (over: Partial<WAMessage> & { key?: Partial<WAMessage['key']> } = {}): WAMessage =>
+  ({
+    key: { remoteJid: '15550001111@s.whatsapp.net', fromMe: false, id: 'ABC123', ...over.key },
+    message: over.message === undefined ? { conversation: 'hello' } : over.message,
+    messageTimestamp: over.messageTimestamp ?? 1_700_000_000,
+    pushName: over.pushName ?? 'Ivan',
+  }) as WAMessage;
+
+describe('messages', () => {
+  it('an inbound text becomes a live message.upsert with a stable id', () => {
+    const [ev] = upsertEvents({ type: 'notify', messages: [msg()] }, '15559990000:3@s.whatsapp.net', NOW);
+    expect(RunnerEvent.parse(ev)).toEqual({
+      id: 'msg:ABC123',
+      at: '2026-01-02T03:04:05.000Z',
+      type: 'message.upsert',
+      message: {
+        provider_message_id: 'ABC123',
+        chat_id: '15550001111@s.whatsapp.net',
+        direction: 'inbound',
+        from: '15550001111@s.whatsapp.net',
+        to: '15559990000@s.whatsapp.net',
+        push_name: 'Ivan',
+        type: 'text',
+        text: 'hello',
+        content: null,
+        timestamp: new Date(1_700_000_000_000).toISOString(),
+        source: 'live',
+      },
+    });
+  });
+
+  it('our own messages are outbound; append is history', () => {
+    const [ev] = upsertEvents({ type: 'append', messages: [msg({ key: { fromMe: true, id: 'OWN1' } })] }, null, NOW);
+    expect(ev).toMatchObject({ message: { direction: 'outbound', from: null, to: '15550001111@s.whatsapp.net', source: 'history', push_name: null } });
+  });
+
+  it('extended text, captions and other types keep their text and content', () => {
+    expect(toWireMessage(msg({ message: { extendedTextMessage: { text: 'a link' } } }), 'live')).toMatchObject({ type: 'text', text: 'a link' });
+    const image = toWireMessage(msg({ message: { imageMessage: { caption: 'pic', mimetype: 'image/jpeg' } } }), 'live');
+    expect(image).toMatchObject({ type: 'image', text: 'pic', content: { imageMessage: { caption: 'pic', mimetype: 'image/jpeg' } } });
+    const wrapped = toWireMessage(msg({ message: { ephemeralMessage: { message: { conversation: 'secret' } } } }), 'live');
+    expect(wrapped).toMatchObject({ type: 'text', text: 'secret' });
+  });
+
+  it('protocol messages, reactions, status broadcasts and empty messages are not chat messages', () => {
+    expect(toWireMessage(msg({ message: { protocolMessage: { type: 0 } } }), 'live')).toBeNull();
+    expect(toWireMessage(msg({ message: { reactionMessage: { text: '👍' } } }), 'live')).toBeNull();
+    expect(toWireMessage(msg({ key: { remoteJid: 'status@broadcast' } }), 'live')).toBeNull();
+    expect(toWireMessage(msg({ message: null as never }), 'live')).toBeNull();
+  });
+
+  it('device suffixes are dropped; a LID chat is named by its phone-number JID when known', () => {
+    expect(chatIdOf({ remoteJid: '15550001111:7@s.whatsapp.net' })).toBe('15550001111@s.whatsapp.net');
+    expect(chatIdOf({ remoteJid: '123456789@lid', remoteJidAlt: '15550001111@s.whatsapp.net' } as never)).toBe('15550001111@s.whatsapp.net');
+    expect(chatIdOf({ remoteJid: '123456789@lid' })).toBe('123456789@lid');
+    const group = toWireMessage(msg({ key: { remoteJid: '1203630@g.us', participant: '15550002222:2@s.whatsapp.net' } }), 'live');
+    expect(group).toMatchObject({ chat_id: '1203630@g.us', from: '15550002222@s.whatsapp.net' });
+  });
+
+  it('history sync keeps only the newest 50 messages of each chat', () => {
+    const many = Array.from({ length: 70 }, (_, i) => msg({ key: { id: `A${i}` }, messageTimestamp: 1_700_000_000 + i }));
+    const other = [msg({ key: { id: 'B0', remoteJid: '15550003333@s.whatsapp.net' } })];
+    const events = historyEvents([...many.reverse(), ...other], null, NOW);
+    expect(events).toHaveLength(51);
+    const ids = events.map(e => (e.type === 'message.upsert' ? e.message.provider_message_id : ''));
+    expect(ids).toContain('A69');
+    expect(ids).toContain('A20');
+    expect(ids).not.toContain('A19');
+    expect(ids).toContain('B0');
+    expect(events.every(e => e.type === 'message.upsert' && e.message.source === 'history')).toBe(true);
+  });
+});
+
+describe('receipts', () => {
+  it('Baileys statuses map to ours; pending is not reported', () => {
+    expect([0, 1, 2, 3, 4, 5, undefined].map(deliveryStatusOf)).toEqual(['failed', null, 'sent', 'delivered', 'read', 'played', null]);
+  });
+
+  it('messages.update becomes message.status with ids stable per status', () => {
+    const events = statusEvents(
+      [
+        { key: { remoteJid: '15550001111@s.whatsapp.net', id: 'M1', fromMe: true }, update: { status: 3 } },
+        { key: { remoteJid: '15550001111@s.whatsapp.net', id: 'M1', fromMe: true }, update: { status: 4 } },
+        { key: { remoteJid: '15550001111@s.whatsapp.net', id: 'M2', fromMe: true }, update: { starred: true } },
+      ],
+      NOW,
+    );
+    expect(events.map(e => RunnerEvent.parse(e))).toEqual([
+      { id: 'st:M1:delivered', at: '2026-01-02T03:04:05.000Z', type: 'message.status', provider_message_id: 'M1', chat_id: '15550001111@s.whatsapp.net', status: 'delivered' },
+      { id: 'st:M1:read', at: '2026-01-02T03:04:05.000Z', type: 'message.status', provider_message_id: 'M1', chat_id: '15550001111@s.whatsapp.net', status: 'read' },
+    ]);
+  });
+});
+
+describe('connection', () => {
+  it('phone numbers come from creds.me.id without the device', () => {
+    expect(phoneNumberFromJid('15551234567:3@s.whatsapp.net')).toBe('+15551234567');
+    expect(phoneNumberFromJid('15551234567@s.whatsapp.net')).toBe('+15551234567');
+    expect(phoneNumberFromJid('12345@lid')).toBeNull();
+    expect(phoneNumberFromJid(undefined)).toBeNull();
+  });
+
+  it('status changes are one-off facts with unique ids; QR ids follow the ref', () => {
+    const a = connectionStatusEvent('connected', { phone_number: '+1555' }, NOW);
+    const b = connectionStatusEvent('connected', { phone_number: '+1555' }, NOW);
+    expect(RunnerEvent.parse(a)).toMatchObject({ type: 'connection.status', status: 'connected', phone_number: '+1555' });
+    expect(a.id).not.toBe(b.id);
+    const qr = qrEvent('2@ref,noise,identity,adv', NOW + 60_000, NOW);
+    expect(RunnerEvent.parse(qr)).toEqual({ id: 'qr:2@ref', at: '2026-01-02T03:04:05.000Z', type: 'qr', qr: '2@ref,noise,identity,adv', expires_at: '2026-01-02T03:05:05.000Z' });
+    expect([qrLifetimeMs(0), qrLifetimeMs(1), qrLifetimeMs(0, 5000)]).toEqual([60_000, 20_000, 5000]);
+  });
+
+  it('close policy: restart now, reconnect, stop on logout/conflict, qr_timeout only while unregistered', () => {
+    const reg = { registered: true, sawQr: false };
+    const fresh = { registered: false, sawQr: true };
+    expect(closePolicy(DisconnectReason.restartRequired, fresh)).toEqual({ action: 'restart-now' });
+    expect(closePolicy(DisconnectReason.loggedOut, reg)).toEqual({ action: 'logged-out' });
+    expect(closePolicy(DisconnectReason.connectionReplaced, reg)).toEqual({ action: 'replaced' });
+    expect(closePolicy(DisconnectReason.timedOut, fresh)).toEqual({ action: 'qr-timeout' });
+    expect(closePolicy(DisconnectReason.timedOut, reg)).toEqual({ action: 'reconnect', reason: 'timed_out' });
+    expect(closePolicy(DisconnectReason.connectionClosed, reg)).toEqual({ action: 'reconnect', reason: 'connection_closed' });
+    expect(closePolicy(DisconnectReason.unavailableService, reg).action).toBe('reconnect');
+    expect(closePolicy(DisconnectReason.forbidden, reg)).toEqual({ action: 'stop', reason: 'forbidden' });
+  });
+
+  it('recipients: digits with country code or a user/group JID', () => {
+    expect(recipientJid('15551234567')).toBe('15551234567@s.whatsapp.net');
+    expect(recipientJid('+15551234567')).toBe('15551234567@s.whatsapp.net');
+    expect(recipientJid('15551234567:2@s.whatsapp.net')).toBe('15551234567@s.whatsapp.net');
+    expect(recipientJid('120363@g.us')).toBe('120363@g.us');
+    expect(recipientJid('hello')).toBeNull();
+    expect(recipientJid('123')).toBeNull();
+  });
+});
