@@ -5,8 +5,9 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chats, connections, messages, tenants } from '../../drizzle/schema';
 import type { QueuedEvent, RunnerEvent, WireMessage } from '../../protocol/runner';
-import { applyMigrations, createDatabase, dropDatabase, openDb, type NodeDb } from '../../scripts/lib/database';
+import { applyMigrations, createDatabase, dropDatabase, openDb, withDatabase, type NodeDb } from '../../scripts/lib/database';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../scripts/lib/embedded-postgres';
+import { startPgWsProxy, type PgWsProxy } from '../../scripts/lib/pg-ws-proxy';
 import { freePort } from '../../scripts/lib/ports';
 import { persistEvents } from './events';
 
@@ -14,6 +15,7 @@ let serverUrl = '';
 let embedded: EmbeddedPostgresHandle | undefined;
 const dbName = `events_test_${process.pid}_${Date.now().toString(36)}`;
 let db: NodeDb;
+let url = '';
 
 beforeAll(async () => {
   if (process.env.DATABASE_URL) serverUrl = process.env.DATABASE_URL;
@@ -21,7 +23,7 @@ beforeAll(async () => {
     embedded = await startEmbeddedPostgres('.data/unit-postgres', await freePort());
     serverUrl = embedded.url;
   }
-  const url = await createDatabase(serverUrl, dbName);
+  url = await createDatabase(serverUrl, dbName);
   await applyMigrations(url);
   db = openDb(url);
 });
@@ -330,5 +332,82 @@ describe('persisting runner events', () => {
     const c = await newConnection();
     await persistEvents(db, [upsert(c, { id: 'NUL', t: 1, text: 'a\u0000b\ud800c', content: { conversation: 'x\u0000y\udc00' } })]);
     expect((await messagesOf(c))[0]).toMatchObject({ text: 'ab\ufffdc', content: { conversation: 'xy\ufffd' } });
+  });
+});
+
+// The consumer runs in workerd against Neon's driver; here it runs in Node, through the same driver and
+// the local WebSocket-to-Postgres proxy the dev stack uses. Its module needs Cloudflare's global types,
+// which the Node type-check does not have, hence the untyped import.
+describe('the events queue consumer', () => {
+  type Consumer = (batch: unknown, env: unknown, ctx: unknown) => Promise<void>;
+  let consumeEvents: Consumer;
+  let retryDelaySeconds: (attempts: number) => number;
+  let proxy: PgWsProxy;
+
+  beforeAll(async () => {
+    const path = '../queues/events';
+    ({ consumeEvents, retryDelaySeconds } = await import(/* @vite-ignore */ path));
+    proxy = await startPgWsProxy();
+  });
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  function fakeBatch(bodies: unknown[], attempts: number) {
+    const seen = { acked: [] as string[], ackAll: false, retryAll: undefined as { delaySeconds?: number } | undefined };
+    const batch = {
+      queue: 'events',
+      messages: bodies.map((body, i) => ({
+        id: `msg-${i}`,
+        timestamp: new Date(),
+        body,
+        attempts,
+        ack: () => seen.acked.push(`msg-${i}`),
+        retry: () => {
+          throw new Error('the consumer retries whole batches');
+        },
+      })),
+      ackAll: () => (seen.ackAll = true),
+      retryAll: (o?: { delaySeconds?: number }) => (seen.retryAll = o ?? {}),
+    };
+    return { batch, seen };
+  }
+
+  async function run(bodies: unknown[], databaseUrl: string, attempts = 1) {
+    const { batch, seen } = fakeBatch(bodies, attempts);
+    const pending: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {} };
+    const errors: unknown[] = [];
+    const log = console.error;
+    console.error = (...args: unknown[]) => errors.push(args.join(' '));
+    try {
+      await consumeEvents(batch, { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address }, ctx);
+      await Promise.all(pending);
+    } finally {
+      console.error = log;
+    }
+    return { ...seen, errors };
+  }
+
+  it('stores a batch through the Worker driver and acknowledges it; an invalid body is dropped', async () => {
+    const c = await newConnection();
+    const result = await run([upsert(c, { id: 'Q1', t: 1 }), { nonsense: true }, lifecycle(c, 2, 'connected'), receipt(c, 'Q1', 'read')], url);
+    expect(result.acked).toEqual(['msg-1']);
+    expect(result.ackAll).toBe(true);
+    expect(result.retryAll).toBeUndefined();
+    expect(result.errors.join('\n')).toContain('invalid queued event dropped');
+    expect(await messagesOf(c)).toMatchObject([{ providerMessageId: 'Q1', status: 'read' }]);
+    expect((await connectionOf(c)).status).toBe('connected');
+  });
+
+  it('nothing is acknowledged while Postgres is unreachable: the batch retries with backoff', async () => {
+    const c = await newConnection();
+    const result = await run([upsert(c, { id: 'Q2', t: 1 })], withDatabase(url, 'no_such_database'), 3);
+    expect(result.ackAll).toBe(false);
+    expect(result.acked).toEqual([]);
+    expect(result.retryAll).toEqual({ delaySeconds: retryDelaySeconds(3) });
+    expect(retryDelaySeconds(3)).toBeGreaterThan(retryDelaySeconds(1));
+    expect(retryDelaySeconds(100)).toBe(300);
+    expect(await messagesOf(c)).toEqual([]);
   });
 });
