@@ -253,7 +253,7 @@ describe('persisting runner events', () => {
 
     // Unlinked from the phone: QR and link gone.
     await persistEvents(db, [qr(c, 50, 'QR-4'), lifecycle(c, 51, 'logged_out', { reason: 'logged_out' })]);
-    expect(await connectionOf(c)).toMatchObject({ status: 'logged_out', statusReason: 'logged_out', qrRaw: null, linkedAt: null });
+    expect(await connectionOf(c)).toMatchObject({ status: 'logged_out', statusReason: 'logged_out', qrRaw: null, linkedAt: null, startRequestedAt: null });
   });
 
   it('a QR that nobody scans ends the start request', async () => {

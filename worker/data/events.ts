@@ -104,10 +104,11 @@ export async function persistEvents(db: EventsDb, events: readonly QueuedEvent[]
       .for('no key update');
     const byPk = new Map(owners.map((c) => [c.id, c]));
 
-    const live: QueuedEvent[] = [];
+    // A deleted connection's events (or, defensively, one claimed under another tenant) are dropped.
+    const accepted: QueuedEvent[] = [];
     for (const e of events) {
       const owner = byPk.get(e.connection_pk);
-      if (owner && owner.tenantId === e.tenant_id) live.push(e);
+      if (owner && owner.tenantId === e.tenant_id) accepted.push(e);
       else outcome.ignored++;
     }
     const ref = (pk: string) => {
@@ -115,9 +116,9 @@ export async function persistEvents(db: EventsDb, events: readonly QueuedEvent[]
       return { tenantId: c.tenantId, connectionPk: c.id, connectionId: c.connectionId };
     };
 
-    outcome.connections = await persistLifecycle(tx, live, byPk);
-    outcome.messages = (await persistMessages(tx, live)).map((m) => ({ ...ref(m.row.connectionPk), ...m }));
-    outcome.statuses = (await persistStatuses(tx, live)).map((r) => ({
+    outcome.connections = await persistLifecycle(tx, accepted, byPk);
+    outcome.messages = (await persistMessages(tx, accepted)).map((m) => ({ ...ref(m.row.connectionPk), ...m }));
+    outcome.statuses = (await persistStatuses(tx, accepted)).map((r) => ({
       ...ref(r.connectionPk),
       messageId: r.id,
       providerMessageId: r.providerMessageId,
@@ -186,8 +187,8 @@ export function applyLifecycle(s: LifecycleState, e: LifecycleEvent): LifecycleS
       return { ...next, ...noQr, linkedAt: s.linkedAt ?? at };
     case 'logged_out':
       // The phone unlinked us and the runner deletes the auth state: the account is no longer linked,
-      // so the connection is not restored after restarts until it is paired again (which sets it anew).
-      return { ...next, ...noQr, linkedAt: null };
+      // so it is not restored after restarts until paired again (as markLoggedOut does for API logouts).
+      return { ...next, ...noQr, linkedAt: null, startRequestedAt: null };
     case 'replaced':
       return { ...next, ...noQr };
     case 'disconnected':
