@@ -1,0 +1,294 @@
+// A Baileys AuthenticationState (creds + Signal key store) kept in memory and persisted through the
+// control plane's auth-state API (protocol/runner.ts, AUTH_STATE), which stores it in R2.
+//
+// Write rate is bounded: key changes are coalesced in memory and written as ONE delta per flush interval
+// when something changed; creds that change at pairing are written at once, so a fresh link survives a
+// crash; every `snapshotEvery` deltas a full snapshot compacts the log. What a kill -9 can lose: at most
+// the key changes of the last flush interval (plus a write in flight). A 409 stale_epoch means this
+// runner lost the lease: the state stops writing for good and tells its owner.
+import {
+  BufferJSON,
+  initAuthCreds,
+  proto,
+  type AuthenticationCreds,
+  type AuthenticationState,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+} from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import { AuthStateDump, type AuthStateWrite } from '../protocol/runner.js';
+import type { RunnerMetrics } from './metrics.js';
+
+export class StaleEpochError extends Error {
+  constructor(readonly connectionPk: string, readonly epoch: number) {
+    super(`lease of ${connectionPk} at epoch ${epoch} is stale`);
+  }
+}
+
+export type AuthStateOptions = {
+  controlPlaneUrl: string;
+  token: string;
+  runnerId: string;
+  connectionPk: string;
+  epoch: number;
+  flushIntervalMs?: number;
+  /** A snapshot replaces the log after this many deltas. */
+  snapshotEvery?: number;
+  logger?: Logger;
+  metrics?: RunnerMetrics;
+  /** The control plane refused a write as stale: the lease is lost. */
+  onStale?: () => void;
+};
+
+type KeyType = keyof SignalDataTypeMap;
+type Keys = Map<string, Map<string, unknown>>;
+/** Creds fields whose change means "newly linked": written at once. */
+const PAIRING_FIELDS = ['me', 'account', 'registered', 'platform', 'signalIdentities'] as const;
+
+const encode = (value: unknown) => JSON.stringify(value, BufferJSON.replacer);
+const decode = (text: string) => JSON.parse(text, BufferJSON.reviver) as Record<string, unknown>;
+
+/** Restores typed values that JSON cannot carry as such. */
+const revive = (type: string, value: unknown): unknown =>
+  type === 'app-state-sync-key' && value ? proto.Message.AppStateSyncKeyData.fromObject(value as object) : value;
+
+const applyKeys = (keys: Keys, data: Record<string, Record<string, unknown> | undefined> | undefined) => {
+  for (const [type, entries] of Object.entries(data ?? {})) {
+    let bucket = keys.get(type);
+    if (!bucket) keys.set(type, (bucket = new Map()));
+    for (const [id, value] of Object.entries(entries ?? {})) {
+      if (value === null || value === undefined) bucket.delete(id);
+      else bucket.set(id, revive(type, value));
+    }
+  }
+};
+
+export class RemoteAuthState {
+  readonly state: AuthenticationState;
+  epoch: number;
+  /** True once the control plane refused our epoch: nothing is written any more. */
+  stale = false;
+  writes = { delta: 0, snapshot: 0 };
+
+  private credsDirty = false;
+  private dirtyKeys = new Map<string, Set<string>>();
+  private seq: number;
+  private deltasSinceSnapshot: number;
+  private needsSnapshot = false;
+  private writing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly opts: AuthStateOptions,
+    private creds: AuthenticationCreds,
+    private readonly keys: Keys,
+    seq: number,
+    deltas: number,
+    readonly restored: boolean,
+  ) {
+    this.epoch = opts.epoch;
+    this.seq = seq;
+    this.deltasSinceSnapshot = deltas;
+    const self = this;
+    this.state = {
+      get creds() {
+        return self.creds;
+      },
+      set creds(c) {
+        self.creds = c;
+        self.credsDirty = true;
+      },
+      keys: {
+        get: async <T extends KeyType>(type: T, ids: string[]) => {
+          const bucket = self.keys.get(type);
+          const out: { [id: string]: SignalDataTypeMap[T] } = {};
+          if (bucket) for (const id of ids) {
+            const v = bucket.get(id);
+            if (v !== undefined) out[id] = v as SignalDataTypeMap[T];
+          }
+          return out;
+        },
+        set: async (data: SignalDataSet) => self.setKeys(data),
+        clear: async () => {
+          for (const [type, bucket] of self.keys) for (const id of bucket.keys()) self.markKey(type, id);
+          self.keys.clear();
+        },
+      },
+    };
+    if (!restored) this.credsDirty = true;
+    const interval = opts.flushIntervalMs ?? 1000;
+    this.timer = setInterval(() => {
+      if (this.dirty) void this.flush().catch(() => undefined);
+    }, interval);
+    this.timer.unref();
+  }
+
+  /** Loads snapshot + deltas (in seq order); a connection with nothing stored starts from fresh creds. */
+  static async load(opts: AuthStateOptions): Promise<RemoteAuthState> {
+    const res = await fetch(authUrl(opts, `?epoch=${opts.epoch}`), { headers: headers(opts) });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return new RemoteAuthState(opts, initAuthCreds(), new Map(), 0, 0, false);
+    }
+    if (res.status === 409) {
+      await res.body?.cancel();
+      throw new StaleEpochError(opts.connectionPk, opts.epoch);
+    }
+    if (!res.ok) throw new Error(`auth state load failed: HTTP ${res.status}`);
+    const dump = AuthStateDump.parse(await res.json());
+    let creds: AuthenticationCreds | undefined;
+    const keys: Keys = new Map();
+    let seq = 0;
+    if (dump.snapshot) {
+      const snap = decode(dump.snapshot.data) as { creds?: AuthenticationCreds; keys?: Record<string, Record<string, unknown>> };
+      creds = snap.creds;
+      applyKeys(keys, snap.keys);
+      seq = dump.snapshot.seq;
+    }
+    const deltas = dump.deltas.filter(d => !dump.snapshot || d.seq > dump.snapshot.seq).sort((a, b) => a.seq - b.seq);
+    for (const d of deltas) {
+      const delta = decode(d.data) as { creds?: Partial<AuthenticationCreds>; keys?: Record<string, Record<string, unknown>> };
+      if (delta.creds) creds = { ...(creds ?? initAuthCreds()), ...delta.creds };
+      applyKeys(keys, delta.keys);
+      seq = Math.max(seq, d.seq);
+    }
+    const restored = !!creds;
+    return new RemoteAuthState(opts, creds ?? initAuthCreds(), keys, seq, deltas.length, restored);
+  }
+
+  get dirty(): boolean {
+    return this.credsDirty || this.dirtyKeys.size > 0 || this.needsSnapshot;
+  }
+
+  /** Number of stored keys (all types). */
+  get keyCount(): number {
+    let n = 0;
+    for (const b of this.keys.values()) n += b.size;
+    return n;
+  }
+
+  /** Baileys' creds.update: merged already by Baileys; pairing fields make us write at once. */
+  credsChanged(update: Partial<AuthenticationCreds>): void {
+    Object.assign(this.creds, update);
+    this.credsDirty = true;
+    if (PAIRING_FIELDS.some(f => f in update)) void this.flush().catch(() => undefined);
+  }
+
+  /** Writes what changed since the last write (one request), or nothing. Serialized. */
+  flush(): Promise<void> {
+    const next = this.writing.then(() => this.writeOnce());
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Deletes the stored state (after logout) and starts this session over from fresh creds. */
+  async delete(): Promise<void> {
+    await this.writing;
+    if (this.stale) return;
+    const res = await fetch(authUrl(this.opts, `?epoch=${this.epoch}`), { method: 'DELETE', headers: headers(this.opts) });
+    await res.body?.cancel();
+    if (res.status === 409) return this.markStale();
+    if (!res.ok && res.status !== 404) throw new Error(`auth state delete failed: HTTP ${res.status}`);
+    this.creds = initAuthCreds();
+    this.keys.clear();
+    this.dirtyKeys.clear();
+    this.credsDirty = false;
+    // The log is gone: the next write (if this session is linked again) must be a full snapshot.
+    this.needsSnapshot = true;
+  }
+
+  /** Stops the periodic flush (call flush() first to keep pending changes). */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+  }
+
+  private setKeys(data: SignalDataSet): void {
+    for (const [type, entries] of Object.entries(data)) {
+      let bucket = this.keys.get(type);
+      if (!bucket) this.keys.set(type, (bucket = new Map()));
+      for (const [id, value] of Object.entries(entries ?? {})) {
+        if (value === null || value === undefined) bucket.delete(id);
+        else bucket.set(id, value);
+        this.markKey(type, id);
+      }
+    }
+  }
+
+  private markKey(type: string, id: string): void {
+    let ids = this.dirtyKeys.get(type);
+    if (!ids) this.dirtyKeys.set(type, (ids = new Set()));
+    ids.add(id);
+  }
+
+  private async writeOnce(): Promise<void> {
+    if (this.stale || !this.dirty) return;
+    const snapshot = this.needsSnapshot || this.deltasSinceSnapshot + 1 >= (this.opts.snapshotEvery ?? 50);
+    const credsDirty = this.credsDirty;
+    const dirtyKeys = this.dirtyKeys;
+    this.credsDirty = false;
+    this.dirtyKeys = new Map();
+    let data: string;
+    if (snapshot) {
+      const keys: Record<string, Record<string, unknown>> = {};
+      for (const [type, bucket] of this.keys) if (bucket.size) keys[type] = Object.fromEntries(bucket);
+      data = encode({ creds: this.creds, keys });
+    } else {
+      const keys: Record<string, Record<string, unknown>> = {};
+      for (const [type, ids] of dirtyKeys) {
+        const bucket = this.keys.get(type);
+        keys[type] = Object.fromEntries([...ids].map(id => [id, bucket?.get(id) ?? null]));
+      }
+      data = encode(credsDirty ? { creds: this.creds, keys } : { keys });
+    }
+    // A fresh seq per attempt: a retried delta that did land twice is harmless (same values).
+    const body: AuthStateWrite = { runner_id: this.opts.runnerId, epoch: this.epoch, kind: snapshot ? 'snapshot' : 'delta', seq: ++this.seq, data };
+    let status: number;
+    try {
+      const res = await fetch(authUrl(this.opts, ''), {
+        method: 'POST',
+        headers: { ...headers(this.opts), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+      status = res.status;
+      await res.body?.cancel();
+    } catch (err) {
+      this.restoreDirty(credsDirty, dirtyKeys);
+      this.opts.logger?.warn({ err: (err as Error).message }, 'auth state write failed, will retry');
+      throw err;
+    }
+    if (status === 409) {
+      this.markStale();
+      throw new StaleEpochError(this.opts.connectionPk, this.epoch);
+    }
+    if (status < 200 || status >= 300) {
+      this.restoreDirty(credsDirty, dirtyKeys);
+      this.opts.logger?.warn({ status }, 'auth state write refused, will retry');
+      throw new Error(`auth state write failed: HTTP ${status}`);
+    }
+    this.opts.metrics?.authWrites.inc({ kind: body.kind });
+    this.writes[body.kind]++;
+    if (snapshot) {
+      this.deltasSinceSnapshot = 0;
+      this.needsSnapshot = false;
+    } else this.deltasSinceSnapshot++;
+  }
+
+  private restoreDirty(creds: boolean, keys: Map<string, Set<string>>): void {
+    if (creds) this.credsDirty = true;
+    for (const [type, ids] of keys) for (const id of ids) this.markKey(type, id);
+  }
+
+  private markStale(): void {
+    if (this.stale) return;
+    this.stale = true;
+    this.close();
+    this.opts.logger?.warn({ connection_pk: this.opts.connectionPk, epoch: this.epoch }, 'auth state: stale epoch, lease lost');
+    this.opts.onStale?.();
+  }
+}
+
+const authUrl = (o: AuthStateOptions, query: string) => `${o.controlPlaneUrl}/internal/sessions/${o.connectionPk}/auth${query}`;
+const headers = (o: AuthStateOptions) => ({ authorization: `Bearer ${o.token}` });

@@ -1,0 +1,87 @@
+// The runner's configuration, read once from the environment and validated, so a misconfigured
+// runner fails at start with a message naming the variable instead of misbehaving later.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const Env = z.object({
+  CONTROL_PLANE_URL: z
+    .string()
+    .url()
+    .refine(u => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL'),
+  RUNNER_TOKEN: z.string().min(1),
+  RUNNER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/)
+    .optional(),
+  RUNNER_CAPACITY: int(200, 1),
+  RUNNER_HTTP_PORT: int(8080).pipe(z.number().max(65535)),
+  RUNNER_HTTP_HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WA_WEBSOCKET_URL: z.string().url().optional(),
+  WA_TRUST_ROOT: z
+    .string()
+    .refine(s => Buffer.from(s, 'base64').length === 32, 'must be a base64 32-byte Curve25519 public key')
+    .optional(),
+  MAX_CONCURRENT_LOGINS: int(8, 1),
+  AUTH_FLUSH_INTERVAL_MS: int(1000, 10),
+  AUTH_SNAPSHOT_EVERY: int(50, 1),
+  OUTBOX_MAX_EVENTS: int(100_000, 1000),
+  DRAIN_TIMEOUT_MS: int(60_000, 1000),
+});
+
+export type RunnerConfig = {
+  controlPlaneUrl: string;
+  /** ws(s)://…/internal/runners/connect?runner_id=… */
+  linkUrl: string;
+  runnerToken: string;
+  runnerId: string;
+  capacity: number;
+  httpPort: number;
+  httpHost: string;
+  logLevel: z.infer<typeof Env>['LOG_LEVEL'];
+  waWebSocketUrl?: string;
+  waTrustRoot?: string;
+  maxConcurrentLogins: number;
+  authFlushIntervalMs: number;
+  authSnapshotEvery: number;
+  outboxMaxEvents: number;
+  drainTimeoutMs: number;
+};
+
+export const linkUrlFor = (controlPlaneUrl: string, runnerId: string): string => {
+  const url = new URL('/internal/runners/connect', controlPlaneUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.searchParams.set('runner_id', runnerId);
+  return url.toString();
+};
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig => {
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(i => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid runner configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const runnerId = e.RUNNER_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 80)}-${randomBytes(3).toString('hex')}`;
+  const base = e.CONTROL_PLANE_URL.replace(/\/+$/, '');
+  return {
+    controlPlaneUrl: base,
+    linkUrl: linkUrlFor(base, runnerId),
+    runnerToken: e.RUNNER_TOKEN,
+    runnerId,
+    capacity: e.RUNNER_CAPACITY,
+    httpPort: e.RUNNER_HTTP_PORT,
+    httpHost: e.RUNNER_HTTP_HOST,
+    logLevel: e.LOG_LEVEL,
+    waWebSocketUrl: e.WA_WEBSOCKET_URL,
+    waTrustRoot: e.WA_TRUST_ROOT,
+    maxConcurrentLogins: e.MAX_CONCURRENT_LOGINS,
+    authFlushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
+    authSnapshotEvery: e.AUTH_SNAPSHOT_EVERY,
+    outboxMaxEvents: e.OUTBOX_MAX_EVENTS,
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
+  };
+};

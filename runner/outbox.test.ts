@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunnerEvent } from '../protocol/runner.js';
+import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
+import { createMetrics } from './metrics.js';
+import { Outbox } from './outbox.js';
+
+let cp: FakeControlPlane;
+let outbox: Outbox | undefined;
+beforeEach(async () => {
+  cp = await startFakeControlPlane();
+});
+afterEach(async () => {
+  outbox?.close();
+  await cp.close();
+});
+
+const at = new Date().toISOString();
+const statusEvent = (i: number): RunnerEvent => ({ id: `cs:${i}`, at, type: 'connection.status', status: 'connecting' });
+const qr = (i: number): RunnerEvent => ({ id: `qr:${i}`, at, type: 'qr', qr: `ref${i},a,b,c`, expires_at: at });
+const make = (over: Partial<ConstructorParameters<typeof Outbox>[0]> = {}) =>
+  (outbox = new Outbox({ controlPlaneUrl: cp.url, token: cp.token, runnerId: 'r1', retryBaseMs: 20, retryCapMs: 100, ...over }));
+
+describe('outbox', () => {
+  it('delivers events in batches of at most 500, in order', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    const box = make();
+    box.push(pk, 1, Array.from({ length: 1200 }, (_, i) => statusEvent(i)));
+    await box.flush(pk);
+    expect(cp.events.map(e => e.event.id)).toEqual(Array.from({ length: 1200 }, (_, i) => `cs:${i}`));
+    expect(cp.faults.eventPosts).toBe(3);
+    expect(box.depth).toBe(0);
+  });
+
+  it('keeps events through a control-plane outage and retries with backoff', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    const metrics = createMetrics({ defaultMetrics: false });
+    cp.faults.eventsFailures = 3;
+    const box = make({ metrics });
+    box.push(pk, 1, [statusEvent(1), statusEvent(2)]);
+    await box.flush(pk);
+    expect(cp.events.map(e => e.event.id)).toEqual(['cs:1', 'cs:2']);
+    expect(cp.faults.eventPosts).toBe(4);
+    expect((await metrics.outboxPostFailures.get()).values[0]!.value).toBe(3);
+  });
+
+  it('survives network errors (connection dropped) the same way', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    cp.faults.eventsDown = true;
+    const box = make();
+    box.push(pk, 1, [statusEvent(1)]);
+    await cp.until(() => (cp.faults.eventPosts >= 2 ? true : undefined), 5000, 'retries');
+    expect(box.depth).toBe(1);
+    cp.faults.eventsDown = false;
+    await box.flush();
+    expect(cp.events).toHaveLength(1);
+  });
+
+  it('a stale runner’s events are refused: dropped, and the sessions layer is told', async () => {
+    const live = randomUUID();
+    const moved = randomUUID();
+    cp.epochs.set(live, 1);
+    cp.epochs.set(moved, 2); // moved on to epoch 2 elsewhere
+    const lost: Array<[string, number, string]> = [];
+    const box = make({ onRejected: (pk, epoch, reason) => lost.push([pk, epoch, reason]) });
+    box.push(moved, 1, [statusEvent(1), statusEvent(2)]);
+    box.push(live, 1, [statusEvent(3)]);
+    await box.flush();
+    expect(cp.events.map(e => [e.pk, e.event.id])).toEqual([[live, 'cs:3']]);
+    expect(lost).toEqual([[moved, 1, 'stale_epoch']]);
+    expect(box.depth).toBe(0);
+  });
+
+  it('memory is bounded: when full, expired QR codes go first, then the oldest events, and it is counted', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const box = make({ maxEvents: 1000, metrics });
+    // All pushed in one turn: nothing is in flight yet.
+    box.push(pk, 1, [statusEvent(0), qr(1), ...Array.from({ length: 998 }, (_, i) => statusEvent(i + 2))]);
+    expect(box.depth).toBe(1000);
+    box.push(pk, 1, [statusEvent(1000), statusEvent(1001)]);
+    expect(box.depth).toBe(1000);
+    expect((await metrics.outboxDropped.get()).values.find(v => v.labels.reason === 'overflow')?.value).toBe(2);
+    expect((await metrics.outboxDepth.get()).values[0]!.value).toBe(1000);
+    await box.flush();
+    const ids = cp.events.map(e => e.event.id);
+    expect(ids).toHaveLength(1000);
+    expect(ids.slice(0, 2)).toEqual(['cs:2', 'cs:3']); // the QR went first, then the oldest event
+    expect(ids.at(-1)).toBe('cs:1001');
+  });
+
+  it('flush(pk) waits only for that lease', async () => {
+    const a = randomUUID();
+    const b = randomUUID();
+    cp.epochs.set(a, 1);
+    cp.epochs.set(b, 1);
+    const box = make();
+    box.push(a, 1, [statusEvent(1)]);
+    await box.flush(a);
+    await box.flush(b); // nothing queued for b: resolves at once
+    expect(cp.eventsOf(a)).toHaveLength(1);
+  });
+});

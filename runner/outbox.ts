@@ -1,0 +1,196 @@
+// The outbox: every event a session produces waits here, tagged with its lease (connection_pk, epoch),
+// until the control plane has durably queued it (POST /internal/events answered 2xx). Control-plane
+// outages only delay events: network errors and 5xx are retried with exponential backoff and jitter.
+// A lease the control plane rejects (stale epoch, unknown connection) has lost its lease: its events
+// are dropped and the sessions layer is told. Memory is bounded by `maxEvents` (policy below).
+import type { Logger } from 'pino';
+import { EventBatchResult, MAX_EVENTS_PER_BATCH, RunnerEvent, type EventBatch } from '../protocol/runner.js';
+import { backoffMs, sleep } from './backoff.js';
+import type { RunnerMetrics } from './metrics.js';
+
+type Entry = { pk: string; epoch: number; event: RunnerEvent };
+export type RejectReason = EventBatchResult['rejected'][number]['reason'];
+
+export type OutboxOptions = {
+  controlPlaneUrl: string;
+  token: string;
+  runnerId: string;
+  /**
+   * Memory cap. When full, a new event first evicts the oldest waiting `qr` event (a QR is useless once
+   * it expired, and a newer one follows), otherwise the oldest waiting event; each eviction counts in
+   * runner_outbox_dropped_total{reason="overflow"}. Events in flight are never evicted.
+   */
+  maxEvents?: number;
+  batchSize?: number;
+  retryBaseMs?: number;
+  retryCapMs?: number;
+  metrics?: RunnerMetrics;
+  logger?: Logger;
+  onRejected?: (connectionPk: string, epoch: number, reason: RejectReason) => void;
+};
+
+export class Outbox {
+  private queue: Entry[] = [];
+  private inFlight = new Set<Entry>();
+  private running = false;
+  private closed = false;
+  private attempt = 0;
+  private readonly abort = new AbortController();
+  private waiters: Array<{ pk?: string; resolve: () => void }> = [];
+  private readonly maxEvents: number;
+  private readonly batchSize: number;
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.maxEvents = opts.maxEvents ?? 100_000;
+    this.batchSize = Math.min(opts.batchSize ?? MAX_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH);
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Queues events of one lease. Invalid events are refused here, so one bad event never blocks a batch. */
+  push(pk: string, epoch: number, events: RunnerEvent[]): void {
+    if (this.closed) return;
+    for (const event of events) {
+      if (!RunnerEvent.safeParse(event).success) {
+        this.opts.logger?.error({ connection_pk: pk, event_id: event.id, type: event.type }, 'outbox: invalid event dropped');
+        this.opts.metrics?.outboxDropped.inc({ reason: 'invalid' });
+        continue;
+      }
+      if (this.queue.length >= this.maxEvents) this.evictOne();
+      this.queue.push({ pk, epoch, event });
+    }
+    this.opts.metrics?.outboxDepth.set(this.queue.length);
+    this.kick();
+  }
+
+  /** Drops every waiting event of a lease (at or below `epoch` when given): the lease is gone. */
+  drop(pk: string, epoch?: number): number {
+    const before = this.queue.length;
+    this.queue = this.queue.filter(e => this.inFlight.has(e) || e.pk !== pk || (epoch !== undefined && e.epoch > epoch));
+    const dropped = before - this.queue.length;
+    if (dropped) this.opts.metrics?.outboxDropped.inc({ reason: 'rejected' }, dropped);
+    this.settle();
+    return dropped;
+  }
+
+  /** Resolves once no event of `pk` (or none at all) is waiting or in flight. */
+  flush(pk?: string): Promise<void> {
+    if (!this.pending(pk)) return Promise.resolve();
+    return new Promise(resolve => {
+      this.waiters.push({ pk, resolve });
+      this.kick();
+    });
+  }
+
+  /** Stops posting (waiting events stay in memory until the process ends). */
+  close(): void {
+    this.closed = true;
+    this.abort.abort();
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  private pending(pk?: string): boolean {
+    return pk === undefined ? this.queue.length > 0 : this.queue.some(e => e.pk === pk);
+  }
+
+  private evictOne(): void {
+    let victim = this.queue.findIndex(e => e.event.type === 'qr' && !this.inFlight.has(e));
+    if (victim < 0) victim = this.queue.findIndex(e => !this.inFlight.has(e));
+    if (victim < 0) return;
+    this.queue.splice(victim, 1);
+    this.opts.metrics?.outboxDropped.inc({ reason: 'overflow' });
+    if (victim === 0 || this.queue.length % 1000 === 0) this.opts.logger?.warn({ max: this.maxEvents }, 'outbox full: evicting oldest events');
+  }
+
+  private settle(): void {
+    this.opts.metrics?.outboxDepth.set(this.queue.length);
+    this.waiters = this.waiters.filter(w => {
+      if (this.pending(w.pk)) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  private kick(): void {
+    if (this.running || this.closed || this.queue.length === 0) return;
+    this.running = true;
+    // Next tick, so events pushed in the same turn travel in one batch.
+    setImmediate(() => void this.run().finally(() => ((this.running = false), this.kick())));
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed && this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.batchSize);
+      for (const e of batch) this.inFlight.add(e);
+      let outcome: 'done' | 'retry';
+      try {
+        outcome = await this.post(batch);
+      } finally {
+        for (const e of batch) this.inFlight.delete(e);
+      }
+      if (outcome === 'retry') {
+        this.opts.metrics?.outboxPostFailures.inc();
+        await sleep(backoffMs(this.attempt++, this.opts.retryBaseMs ?? 500, this.opts.retryCapMs ?? 30_000) + 10, this.abort.signal);
+      } else this.attempt = 0;
+    }
+  }
+
+  private async post(batch: Entry[]): Promise<'done' | 'retry'> {
+    const groups = new Map<string, { connection_pk: string; epoch: number; events: RunnerEvent[] }>();
+    for (const e of batch) {
+      const key = `${e.pk}:${e.epoch}`;
+      const g = groups.get(key) ?? { connection_pk: e.pk, epoch: e.epoch, events: [] };
+      g.events.push(e.event);
+      groups.set(key, g);
+    }
+    const body: EventBatch = { runner_id: this.opts.runnerId, leases: [...groups.values()] };
+    let res: Response;
+    try {
+      res = await fetch(`${this.opts.controlPlaneUrl}/internal/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(30_000)]),
+      });
+    } catch (err) {
+      if (!this.closed) this.opts.logger?.warn({ err: (err as Error).message, events: batch.length }, 'outbox: post failed, will retry');
+      return 'retry';
+    }
+    const text = await res.text().catch(() => '');
+    if (res.status === 400) {
+      // The control plane refused the batch's shape. Retrying the same bytes cannot succeed.
+      this.opts.logger?.error({ status: res.status, body: text.slice(0, 500), events: batch.length }, 'outbox: batch refused as invalid, dropped');
+      this.opts.metrics?.outboxDropped.inc({ reason: 'invalid' }, batch.length);
+      this.remove(new Set(batch));
+      return 'done';
+    }
+    if (!res.ok) {
+      this.opts.logger?.warn({ status: res.status, events: batch.length }, 'outbox: post refused, will retry');
+      return 'retry';
+    }
+    let result: EventBatchResult = { accepted: [], rejected: [] };
+    try {
+      result = EventBatchResult.parse(JSON.parse(text));
+    } catch {
+      this.opts.logger?.warn({ body: text.slice(0, 200) }, 'outbox: unreadable batch result; 2xx taken as accepted');
+    }
+    this.remove(new Set(batch));
+    for (const r of result.rejected) {
+      const epochs = batch.filter(e => e.pk === r.connection_pk).map(e => e.epoch);
+      const epoch = epochs.length ? Math.max(...epochs) : 0;
+      const rejectedInBatch = epochs.length;
+      if (rejectedInBatch) this.opts.metrics?.outboxDropped.inc({ reason: 'rejected' }, rejectedInBatch);
+      this.drop(r.connection_pk, epoch);
+      this.opts.logger?.warn({ connection_pk: r.connection_pk, epoch, reason: r.reason }, 'outbox: lease rejected, its events dropped');
+      this.opts.onRejected?.(r.connection_pk, epoch, r.reason);
+    }
+    return 'done';
+  }
+
+  private remove(done: Set<Entry>): void {
+    this.queue = this.queue.filter(e => !done.has(e));
+    this.settle();
+  }
+}
