@@ -409,5 +409,8 @@ describe('the events queue consumer', () => {
     expect(retryDelaySeconds(3)).toBeGreaterThan(retryDelaySeconds(1));
     expect(retryDelaySeconds(100)).toBe(300);
     expect(await messagesOf(c)).toEqual([]);
+
+    const unconfigured = await run([upsert(c, { id: 'Q2', t: 1 })], '');
+    expect(unconfigured).toMatchObject({ ackAll: false, retryAll: { delaySeconds: retryDelaySeconds(1) } });
   });
 });

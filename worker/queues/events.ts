@@ -28,9 +28,11 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
   if (events.length === 0) return;
 
   let outcome: PersistOutcome;
-  const { db, close } = openDb(env);
+  let close: (() => Promise<void>) | undefined;
   try {
-    outcome = await persistEvents(db, events);
+    const opened = openDb(env);
+    close = opened.close;
+    outcome = await persistEvents(opened.db, events);
   } catch (e) {
     const delaySeconds = retryDelaySeconds(attempts);
     console.error(JSON.stringify({ level: 'error', msg: 'persisting events failed; batch retried', queue: batch.queue, size: events.length, attempts, delay_seconds: delaySeconds, error: e instanceof Error ? e.message : String(e) }));
@@ -38,7 +40,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
     batch.retryAll({ delaySeconds });
     return;
   } finally {
-    ctx.waitUntil(close().catch(() => {}));
+    if (close) ctx.waitUntil(close().catch(() => {}));
   }
   batch.ackAll();
   try {
