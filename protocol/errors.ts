@@ -23,6 +23,9 @@ export const errorCodes = [
   'invalid_recipient',
   'runner_unavailable',
   'runner_timeout',
+  'stale_epoch',
+  'send_failed',
+  'pairing_unavailable',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

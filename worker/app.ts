@@ -8,14 +8,17 @@ import { limitBody } from './http/body-limit';
 import type { AppEnv } from './http/context';
 import { errorResponse, renderError } from './http/errors';
 import { newRouter } from './http/router';
+import { internalRoutes } from './internal/routes';
 import { apiKeyRoutes } from './routes/api-keys';
 import { connectionRoutes } from './routes/connections';
 import { messageRoutes } from './routes/messages';
 import { loginRoutes, sessionRoutes } from './routes/session';
+import { sessionControlRoutes } from './routes/sessions';
 import { webhookLogRoutes } from './routes/webhook-logs';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
+const INTERNAL_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /** One request-scoped Postgres pool, closed once the response is out. */
 const withDb = createMiddleware<AppEnv>(async (c, next) => {
@@ -56,6 +59,10 @@ export function createApp() {
   }));
   app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'Switchboard API' }));
 
+  // Runner-facing routes: own auth (runner token), bigger bodies (event batches, auth snapshots).
+  app.use('/internal/*', limitBody(() => INTERNAL_MAX_BODY_BYTES), withDb);
+  app.route('/internal', internalRoutes);
+
   app.use('/api/*', limitBody(maxBodyBytes), withDb);
   app.route('/api', loginRoutes);
 
@@ -63,6 +70,7 @@ export function createApp() {
   app.route('/api', sessionRoutes);
   app.route('/api', apiKeyRoutes);
   app.route('/api', connectionRoutes);
+  app.route('/api', sessionControlRoutes);
   app.route('/api', messageRoutes);
   app.route('/api', webhookLogRoutes);
   return app;

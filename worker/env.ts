@@ -9,6 +9,15 @@ export interface Env {
   NEON_WS_PROXY: string;
   ALLOW_PRIVATE_WEBHOOK_TARGETS: string;
   MAX_BODY_BYTES: string;
+  /** Shared secret runners present as `Authorization: Bearer …` on /internal routes (a secret in production). */
+  RUNNER_TOKEN: string;
+  /** Optional base64 AES-256 key: auth state is encrypted at rest in R2 when set. */
+  AUTH_STATE_KEY?: string;
+  /** Scheduler tuning (milliseconds); defaults suit production. */
+  SCHEDULER_GRACE_MS?: string;
+  SCHEDULER_RECONCILE_MS?: string;
+  SCHEDULER_REVOKE_TIMEOUT_MS?: string;
+  RUNNER_HEARTBEAT_MS?: string;
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   HUB: DurableObjectNamespace<Hub>;
   EVENTS: Queue;

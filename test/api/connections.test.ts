@@ -123,14 +123,15 @@ describe('connections', () => {
     expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
   });
 
-  it('get-qr answers the seed body with no QR before a runner produced one', async () => {
+  it('get-qr answers the seed body with no QR while no runner has produced one', async () => {
     const t = await newTenant();
     const id = uniqueId();
     await t.api.post('/api/connections', { connection_id: id });
-    const res = await t.api.get(`/api/get-qr/${id}`);
+    const res = await t.api.get(`/api/get-qr/${id}?wait=0`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ qr: null, qr_raw: null, expires_at: null, connection_id: id, status: 'disconnected' });
     expectError(await t.api.get(`/api/get-qr/missing-${id}`), 404, 'connection_not_found');
+    expectError(await t.api.get(`/api/get-qr/${id}?wait=26`), 400, 'validation_failed');
   });
 
   it('get-qr renders the waiting QR as a PNG data URL', async () => {
@@ -153,6 +154,6 @@ describe('connections', () => {
 
     // An expired QR is not offered.
     await database().update(connections).set({ qrExpiresAt: new Date(Date.now() - 1000) }).where(eq(connections.connectionId, id));
-    expect((await t.api.get(`/api/get-qr/${id}`)).body.qr).toBeNull();
+    expect((await t.api.get(`/api/get-qr/${id}?wait=0`)).body.qr).toBeNull();
   });
 });

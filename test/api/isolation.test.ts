@@ -26,19 +26,27 @@ describe('tenant isolation', () => {
     ['GET', `/api/connections/{id}`],
     ['PATCH', `/api/connections/{id}/webhook`],
     ['DELETE', `/api/connections/{id}`],
-    ['GET', `/api/get-qr/{id}`],
+    ['GET', `/api/get-qr/{id}?wait=0`],
+    ['POST', `/api/connections/{id}/restart`],
+    ['POST', `/api/connections/{id}/logout`],
     ['GET', `/api/chats/{id}`],
     ['GET', `/api/messages/{id}/${chat}`],
     ['GET', `/api/webhook-logs/{id}`],
   ])("%s %s on another tenant's connection is 404, exactly as for a missing one", async (method, template) => {
     const path = template.replace('{id}', id);
     const body = method === 'PATCH' ? { webhook_url: 'https://attacker.example.com/' } : undefined;
-    const call = method === 'GET' ? other.api.get(path) : method === 'DELETE' ? other.api.delete(path) : other.api.patch(path, body);
+    const call =
+      method === 'GET' ? other.api.get(path) : method === 'DELETE' ? other.api.delete(path) : method === 'POST' ? other.api.post(path) : other.api.patch(path, body);
     const res = await call;
     expectError(res, 404, 'connection_not_found');
     const missing = path.replace(id, `${id}-missing`);
-    const ref = method === 'GET' ? other.api.get(missing) : method === 'DELETE' ? other.api.delete(missing) : other.api.patch(missing, body);
+    const ref =
+      method === 'GET' ? other.api.get(missing) : method === 'DELETE' ? other.api.delete(missing) : method === 'POST' ? other.api.post(missing) : other.api.patch(missing, body);
     expect((await ref).body.error.message).toBe(res.body.error.message.replace(id, `${id}-missing`));
+  });
+
+  it("asking for a pairing code on another tenant's connection is 404", async () => {
+    expectError(await other.api.post(`/api/connections/${id}/pairing-code`, { phone_number: '923001234567' }), 404, 'connection_not_found');
   });
 
   it("sending through another tenant's connection is 404", async () => {

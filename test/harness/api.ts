@@ -1,6 +1,8 @@
 // Helpers for end-to-end tests: an HTTP client for the public API and tenants created as an operator would.
 import { inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { inArray } from 'drizzle-orm';
+import { connections } from '../../drizzle/schema';
 import { openDb, type NodeDb } from '../../scripts/lib/database';
 import { createTenant, type NewTenant } from '../../scripts/lib/tenants';
 
@@ -13,7 +15,11 @@ export function database(): NodeDb {
   return db;
 }
 
+const tenantsCreated: string[] = [];
+
+/** End of a test file: its tenants' connections go (so no runner keeps serving them), then the pool. */
 export async function closeDatabase() {
+  if (db && tenantsCreated.length) await db.delete(connections).where(inArray(connections.tenantId, tenantsCreated.splice(0)));
   await db?.$client.end();
   db = undefined;
 }
@@ -61,6 +67,7 @@ export function client(key: string) {
 export async function newTenant(label = 'tenant'): Promise<NewTenant & { api: ReturnType<typeof client> }> {
   const suffix = randomUUID().slice(0, 8);
   const tenant = await createTenant(database(), { name: `${label}-${suffix}`, email: `${label}-${suffix}@example.test` });
+  tenantsCreated.push(tenant.tenantId);
   return { ...tenant, api: client(tenant.apiKey) };
 }
 

@@ -3,18 +3,32 @@
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, dropDatabase } from '../../scripts/lib/database';
 import { startEmbeddedPostgres } from '../../scripts/lib/embedded-postgres';
 import { freePort } from '../../scripts/lib/ports';
 import { startStack } from '../../scripts/lib/stack';
+import { startEmulator } from '../../runner/emulator/index';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
     databaseUrl: string;
+    runnerToken: string;
+    emulatorUrl: string;
+    emulatorControlUrl: string;
+    emulatorRootPublicKey: string;
   }
 }
+
+/** Scheduler timings shortened so that failover and drain happen within a test's patience. */
+export const TEST_SCHEDULER_VARS = {
+  SCHEDULER_GRACE_MS: '2000',
+  SCHEDULER_RECONCILE_MS: '1000',
+  SCHEDULER_REVOKE_TIMEOUT_MS: '10000',
+  RUNNER_HEARTBEAT_MS: '1000',
+};
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -33,11 +47,14 @@ export default async function setup(project: TestProject) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-e2e-'));
   stops.push(() => rm(dataDir, { recursive: true, force: true }));
   const quiet = !process.env.E2E_VERBOSE;
+  const emulator = await startEmulator({ port: 0 });
+  stops.push(() => emulator.close());
+  const runnerToken = randomBytes(24).toString('base64url');
   const stack = await startStack({
     dataDir,
     port: await freePort(),
     databaseUrl,
-    vars: { MAX_BODY_BYTES: String(128 * 1024) },
+    vars: { MAX_BODY_BYTES: String(128 * 1024), RUNNER_TOKEN: runnerToken, ...TEST_SCHEDULER_VARS },
     log: (line) => {
       if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
     },
@@ -45,6 +62,10 @@ export default async function setup(project: TestProject) {
   stops.push(stack.stop);
   project.provide('baseUrl', stack.url);
   project.provide('databaseUrl', databaseUrl);
+  project.provide('runnerToken', runnerToken);
+  project.provide('emulatorUrl', emulator.url);
+  project.provide('emulatorControlUrl', emulator.controlUrl);
+  project.provide('emulatorRootPublicKey', emulator.rootPublicKey);
 
   return async () => {
     for (const stop of stops.reverse()) await stop().catch((e) => console.error('teardown:', e));

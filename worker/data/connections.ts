@@ -1,6 +1,6 @@
 // Tenant-scoped reads and writes of connections. Every query names the tenant, so no caller can reach
 // another tenant's connection by its connection_id.
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { connections, nowMs } from '../../drizzle/schema';
 import type { Connection } from '../../protocol/connections';
 import { connectionNotFound } from '../http/errors';
@@ -82,4 +82,41 @@ export async function deleteConnection(db: Db, tenantId: string, connectionId: s
     .returning();
   if (!row) throw connectionNotFound(connectionId);
   return row;
+}
+
+/**
+ * Asks for the session to run (QR, pairing code, restart): an unlinked connection runs for a while after
+ * such a request. A logged-out or replaced connection starts over from `disconnected`.
+ */
+export async function requestStart(db: Db, tenantId: string, connectionId: string): Promise<ConnectionRow> {
+  const [row] = await db
+    .update(connections)
+    .set({
+      startRequestedAt: nowMs,
+      status: sql`case when ${connections.status} in ('logged_out', 'replaced') then 'disconnected' else ${connections.status} end`,
+      statusReason: sql`case when ${connections.status} in ('logged_out', 'replaced') then null else ${connections.statusReason} end`,
+      statusChangedAt: sql`case when ${connections.status} in ('logged_out', 'replaced') then ${nowMs} else ${connections.statusChangedAt} end`,
+      updatedAt: nowMs,
+    })
+    .where(and(eq(connections.tenantId, tenantId), eq(connections.connectionId, connectionId)))
+    .returning();
+  if (!row) throw connectionNotFound(connectionId);
+  return row;
+}
+
+/** Marks a connection logged out when no runner holds it (the runner reports it itself otherwise). */
+export async function markLoggedOut(db: Db, connectionPk: string): Promise<void> {
+  await db
+    .update(connections)
+    .set({
+      status: 'logged_out',
+      statusReason: 'logout_requested',
+      linkedAt: null,
+      startRequestedAt: null,
+      qrRaw: null,
+      qrExpiresAt: null,
+      statusChangedAt: nowMs,
+      updatedAt: nowMs,
+    })
+    .where(eq(connections.id, connectionPk));
 }

@@ -47,6 +47,8 @@ function describeStatus(status: number): string {
       return 'Body too large.';
     case 415:
       return 'Body must be application/json.';
+    case 502:
+      return 'WhatsApp refused the message.';
     case 503:
       return 'No runner can serve the connection right now.';
     case 504:

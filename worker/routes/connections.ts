@@ -14,6 +14,8 @@ import { newWebhookSecret } from '../auth/credentials';
 import {
   deleteConnection,
   getConnection,
+  requestStart,
+  type ConnectionRow,
   insertConnection,
   listConnections,
   setWebhookUrl,
@@ -25,6 +27,8 @@ import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router
 import { checkWebhookUrl, parsePrivateTargetPolicy } from '../lib/webhook-url';
 import { renderQrDataUrl } from '../lib/qr';
 import type { Env } from '../env';
+import { AuthStore } from '../internal/auth-store';
+import { schedulerOf } from '../scheduler/client';
 
 const tags = ['Connections'];
 const ConnectionParams = z.object({ connection_id: ConnectionId });
@@ -127,7 +131,10 @@ export const connectionRoutes = newRouter()
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
-      await deleteConnection(c.get('db'), c.get('principal').tenantId, connection_id);
+      const row = await deleteConnection(c.get('db'), c.get('principal').tenantId, connection_id);
+      // The row is gone first, so the runner's last writes for it are refused; then its session data goes.
+      await schedulerOf(c.env).poke();
+      await new AuthStore(c.env.SESSIONS, c.env.AUTH_STATE_KEY).remove(row.id);
       return c.json({ connection_id, deleted: true as const }, 200);
     },
   )
@@ -138,14 +145,39 @@ export const connectionRoutes = newRouter()
       tags,
       summary: 'Get the QR code to link the account',
       description:
-        '`qr` is a PNG data URL of the current QR (scan it in WhatsApp → Linked devices), or null when none is waiting.',
-      request: { params: ConnectionParams },
+        'Starts the session if it is not running and returns the current QR: `qr` is a PNG data URL (scan it in WhatsApp → ' +
+        'Linked devices), or null when none is waiting (already connected, or none appeared within `wait` seconds).',
+      request: {
+        params: ConnectionParams,
+        query: z.object({
+          wait: z.coerce
+            .number()
+            .int()
+            .min(0)
+            .max(25)
+            .default(10)
+            .meta({ description: 'Seconds to wait for a QR when none is ready yet (0–25, default 10).' }),
+        }),
+      },
       responses: { 200: jsonContent(QrResponse, 'The current QR, if any.'), ...errorResponses(400, 401, 404) },
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
-      const row = await getConnection(c.get('db'), c.get('principal').tenantId, connection_id);
-      const live = row.qrRaw && row.status === 'connecting' && (!row.qrExpiresAt || row.qrExpiresAt.getTime() > Date.now());
+      const { wait } = c.req.valid('query');
+      const db = c.get('db');
+      const tenantId = c.get('principal').tenantId;
+      let row = await getConnection(db, tenantId, connection_id);
+      if (row.status !== 'connected') {
+        // Asking for a QR is asking for the session to run.
+        row = await requestStart(db, tenantId, connection_id);
+        await schedulerOf(c.env).poke();
+        const deadline = Date.now() + wait * 1000;
+        while (!liveQr(row) && row.status !== 'connected' && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, QR_POLL_MS));
+          row = await getConnection(db, tenantId, connection_id);
+        }
+      }
+      const live = liveQr(row);
       return c.json(
         {
           qr: live ? await renderQrDataUrl(row.qrRaw!) : null,
@@ -158,3 +190,9 @@ export const connectionRoutes = newRouter()
       );
     },
   );
+
+const QR_POLL_MS = 250;
+
+function liveQr(row: ConnectionRow): boolean {
+  return Boolean(row.qrRaw && row.status === 'connecting' && (!row.qrExpiresAt || row.qrExpiresAt.getTime() > Date.now()));
+}

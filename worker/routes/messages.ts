@@ -6,9 +6,14 @@ import { Cursor, limitParam } from '../../protocol/pagination';
 import { getConnection } from '../data/connections';
 import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
+import { findOutbound, isResendable, markOutbound, providerIdFor, recordOutbound } from '../data/outbound';
 import { ApiError } from '../http/errors';
+import { schedulerOf } from '../scheduler/client';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import { chatIdOf, toJid } from '../lib/recipient';
+
+/** How long a send waits for the runner's answer before answering 504 (the message is then 'unknown'). */
+const SEND_TIMEOUT_MS = 20_000;
 
 
 export const messageRoutes = newRouter()
@@ -24,7 +29,7 @@ export const messageRoutes = newRouter()
       request: jsonBody(SendMessageBody),
       responses: {
         200: jsonContent(SendMessageResponse, 'Sent.'),
-        ...errorResponses(400, 401, 404, 409, 413, 503, 504),
+        ...errorResponses(400, 401, 404, 409, 413, 502, 503, 504),
       },
     }),
     async (c) => {
@@ -37,7 +42,13 @@ export const messageRoutes = newRouter()
           '`to` must be a phone number with country code (digits, optional +) or a WhatsApp JID.',
         );
       }
-      const connection = await getConnection(c.get('db'), c.get('principal').tenantId, body.connection_id);
+      const db = c.get('db');
+      const connection = await getConnection(db, c.get('principal').tenantId, body.connection_id);
+      const providerMessageId = await providerIdFor(connection.id, body.client_message_id);
+      const answer = (id: string | null) => ({ status: 'sent' as const, client_message_id: body.client_message_id ?? null, provider_message_id: id });
+      // A retry of a request that already went out answers the first result and sends nothing.
+      const earlier = body.client_message_id ? await findOutbound(db, connection.id, providerMessageId) : undefined;
+      if (earlier && !isResendable(earlier.status)) return c.json(answer(earlier.providerMessageId), 200);
       if (connection.status !== 'connected') {
         throw new ApiError(
           409,
@@ -45,9 +56,45 @@ export const messageRoutes = newRouter()
           `Connection "${body.connection_id}" is ${connection.status}; link it (GET /api/get-qr/${body.connection_id}) before sending.`,
         );
       }
-      // Delivery through the Scheduler to the lease-holding runner comes with the runners; until then a
-      // connection cannot be connected, and any that claims to be has no runner to send through.
-      throw new ApiError(503, 'runner_unavailable', 'No runner holds this connection right now; try again shortly.');
+      const row =
+        earlier ??
+        (await recordOutbound(db, {
+          connectionPk: connection.id,
+          chatId: chatIdOf(jid),
+          toJid: jid,
+          text: body.message,
+          clientMessageId: body.client_message_id,
+          providerMessageId,
+        }));
+      if (!isResendable(row.status)) return c.json(answer(row.providerMessageId), 200);
+      const outcome = await schedulerOf(c.env).command(
+        connection.id,
+        { name: 'send', to: jid, text: body.message, message_id: row.providerMessageId! },
+        SEND_TIMEOUT_MS,
+      );
+      if (outcome.ok) {
+        const sentAt = outcome.result.timestamp ? new Date(outcome.result.timestamp) : undefined;
+        await markOutbound(db, row.id, 'sent', { sentAt });
+        return c.json(answer(row.providerMessageId), 200);
+      }
+      const { code, message } = outcome.error;
+      switch (code) {
+        case 'not_connected':
+          throw new ApiError(409, 'connection_not_connected', `Connection "${body.connection_id}" is not connected right now.`);
+        case 'invalid_recipient':
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw new ApiError(400, 'invalid_recipient', message);
+        case 'no_runner':
+          throw new ApiError(503, 'runner_unavailable', 'No runner holds this connection right now; retry with the same client_message_id.');
+        case 'timeout':
+          await markOutbound(db, row.id, 'unknown', { error: message });
+          throw new ApiError(504, 'runner_timeout', 'The runner did not confirm the send in time; retry with the same client_message_id.', {
+            provider_message_id: row.providerMessageId,
+          });
+        default:
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw new ApiError(502, 'send_failed', `WhatsApp did not take the message: ${message}`);
+      }
     },
   )
   .openapi(

@@ -1,31 +1,325 @@
 // Scheduler Durable Object: the single authority on which runner holds which WhatsApp connection.
-// This first version declares the object, its binding and its SQLite tables; the runner registry,
-// leases with fencing epochs and command routing are built on this (issue: runners and the Scheduler).
+//
+// Runners keep a hibernatable WebSocket to it (tag = runner id). It grants each connection that should
+// run to the least-loaded live runner under a new epoch (mirrored to Postgres, where the runner-facing
+// routes check it: fencing), moves leases off runners that vanished (after a grace period) or drain
+// (one at a time, the new grant only after the old holder released or its revoke timed out), and routes
+// commands (send, pairing code, logout, restart) to the holder, resolving them by request id.
 import { DurableObject } from 'cloudflare:workers';
+import { ControlToRunner, RunnerToControl, type Command, type CommandResult } from '../../protocol/runner';
+import { openDb } from '../data/db';
 import type { Env } from '../env';
+import { desiredConnections, recordLease } from './desired';
+import { pickRunner } from './placement';
+import { Registry } from './registry';
+
+export type CommandOutcome =
+  | { ok: true; result: CommandResult }
+  | { ok: false; error: { code: string; message: string } };
+
+interface Attachment {
+  runnerId: string;
+}
+
+interface Pending {
+  resolve: (outcome: CommandOutcome) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) ? Number(v) : fallback);
 
 export class Scheduler extends DurableObject<Env> {
+  private readonly registry: Registry;
+  private readonly pending = new Map<string, Pending>();
+  private reconciling = false;
+  private reconcileAgain = false;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`
-      CREATE TABLE IF NOT EXISTS runners (
-        runner_id TEXT PRIMARY KEY,
-        capacity INTEGER NOT NULL,
-        last_seen_at INTEGER NOT NULL,
-        draining INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE TABLE IF NOT EXISTS leases (
-        connection_pk TEXT PRIMARY KEY,
-        runner_id TEXT,
-        epoch INTEGER NOT NULL DEFAULT 0,
-        granted_at INTEGER
-      );
-    `);
+    this.registry = new Registry(ctx.storage.sql);
   }
 
-  /** Number of runners currently registered (used by health checks). */
-  async runnerCount(): Promise<number> {
-    const row = this.ctx.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM runners').one();
-    return row.n;
+  private get config() {
+    return {
+      graceMs: num(this.env.SCHEDULER_GRACE_MS, 15_000),
+      reconcileMs: num(this.env.SCHEDULER_RECONCILE_MS, 5_000),
+      heartbeatMs: num(this.env.RUNNER_HEARTBEAT_MS, 10_000),
+      revokeTimeoutMs: num(this.env.SCHEDULER_REVOKE_TIMEOUT_MS, 30_000),
+    };
+  }
+
+  // Link ---------------------------------------------------------------------------------------------
+
+  /** Accepts a runner's WebSocket (the Worker has already checked its token). */
+  override async fetch(request: Request): Promise<Response> {
+    const runnerId = new URL(request.url).searchParams.get('runner_id');
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !runnerId) {
+      return new Response('expected a runner WebSocket', { status: 400 });
+    }
+    // A reconnecting runner replaces its previous link.
+    for (const old of this.ctx.getWebSockets(runnerId)) old.close(4000, 'replaced by a newer link');
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [runnerId]);
+    server.serializeAttachment({ runnerId } satisfies Attachment);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const { runnerId } = ws.deserializeAttachment() as Attachment;
+    let frame: RunnerToControl;
+    try {
+      frame = RunnerToControl.parse(JSON.parse(typeof data === 'string' ? data : new TextDecoder().decode(data)));
+    } catch (e) {
+      this.log('warn', 'bad frame from runner', { runnerId, error: String(e).slice(0, 300) });
+      return;
+    }
+    const now = Date.now();
+    switch (frame.type) {
+      case 'hello': {
+        this.registry.runnerConnected(runnerId, frame.capacity, now);
+        const claimed = new Map(frame.leases.map((l) => [l.connection_pk, l.epoch]));
+        // Leases we think it holds but it no longer runs (it restarted): free them for a fresh grant.
+        for (const lease of this.registry.leasesOf(runnerId)) {
+          if (claimed.get(lease.connection_pk) !== lease.epoch) this.registry.release(lease.connection_pk);
+        }
+        // Sessions it still runs that are no longer its own: it must stop them.
+        for (const [pk, epoch] of claimed) {
+          const lease = this.registry.lease(pk);
+          if (!lease || lease.runner_id !== runnerId || lease.epoch !== epoch) {
+            this.send(ws, { type: 'lease.revoke', connection_pk: pk, epoch, reason: 'stale' });
+          }
+        }
+        this.send(ws, { type: 'welcome', runner_id: runnerId, heartbeat_interval_ms: this.config.heartbeatMs });
+        this.log('info', 'runner connected', { runnerId, capacity: frame.capacity, claimed: claimed.size });
+        await this.soon();
+        return;
+      }
+      case 'heartbeat':
+        this.registry.runnerSeen(runnerId, now);
+        return;
+      case 'lease.released': {
+        const lease = this.registry.lease(frame.connection_pk);
+        if (lease && lease.runner_id === runnerId && lease.epoch === frame.epoch) {
+          this.registry.release(frame.connection_pk, frame.epoch);
+          this.log('info', 'lease released', { runnerId, connectionPk: frame.connection_pk, epoch: frame.epoch });
+          await this.soon();
+        }
+        return;
+      }
+      case 'draining':
+        this.registry.runnerDraining(runnerId);
+        this.log('info', 'runner draining', { runnerId });
+        await this.soon();
+        return;
+      case 'reply': {
+        const pending = this.pending.get(frame.request_id);
+        if (!pending) return;
+        this.pending.delete(frame.request_id);
+        clearTimeout(pending.timer);
+        pending.resolve(
+          frame.ok
+            ? { ok: true, result: frame.result ?? {} }
+            : { ok: false, error: frame.error ?? { code: 'internal', message: 'the runner gave no reason' } },
+        );
+        return;
+      }
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    await this.linkLost(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.linkLost(ws);
+  }
+
+  private async linkLost(ws: WebSocket) {
+    const { runnerId } = ws.deserializeAttachment() as Attachment;
+    if (this.ctx.getWebSockets(runnerId).some((other) => other !== ws && other.readyState === WebSocket.OPEN)) return;
+    this.registry.runnerDisconnected(runnerId, Date.now());
+    this.log('warn', 'runner link lost', { runnerId });
+    await this.ctx.storage.setAlarm(Date.now() + this.config.graceMs);
+  }
+
+  // RPC from the Worker ------------------------------------------------------------------------------
+
+  /** Re-evaluate placements now (a connection was created, deleted, asked to start…). */
+  async poke(): Promise<void> {
+    await this.soon();
+  }
+
+  /** Sends a command to the runner holding the connection and waits for its reply. */
+  async command(connectionPk: string, command: Command, timeoutMs = 20_000): Promise<CommandOutcome> {
+    const lease = this.registry.lease(connectionPk);
+    const ws = lease?.runner_id && lease.state === 'active' ? this.socketOf(lease.runner_id) : undefined;
+    if (!lease || !ws) return { ok: false, error: { code: 'no_runner', message: 'No runner holds this connection right now.' } };
+    const requestId = crypto.randomUUID();
+    return new Promise<CommandOutcome>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        resolve({ ok: false, error: { code: 'timeout', message: `The runner did not answer within ${timeoutMs} ms.` } });
+      }, timeoutMs);
+      this.pending.set(requestId, { resolve, timer });
+      this.send(ws, { type: 'command', request_id: requestId, connection_pk: connectionPk, epoch: lease.epoch, command });
+    });
+  }
+
+  /** Runners and leases as the Scheduler sees them (operations and tests). */
+  async snapshot() {
+    return { runners: this.registry.runners(), leases: this.registry.heldLeases() };
+  }
+
+  // Reconciliation -----------------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    const busy = await this.reconcile();
+    await this.ctx.storage.setAlarm(Date.now() + (busy ? 1_000 : this.config.reconcileMs));
+  }
+
+  private async soon() {
+    const current = await this.ctx.storage.getAlarm();
+    const at = Date.now() + 50;
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Brings leases in line with what should run; returns true while work is still in flight. */
+  private async reconcile(): Promise<boolean> {
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return true;
+    }
+    this.reconciling = true;
+    try {
+      let busy = false;
+      do {
+        this.reconcileAgain = false;
+        busy = await this.reconcileOnce();
+      } while (this.reconcileAgain);
+      return busy;
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private async reconcileOnce(): Promise<boolean> {
+    const now = Date.now();
+    const { graceMs, heartbeatMs, revokeTimeoutMs } = this.config;
+    let busy = false;
+
+    // Runners that are gone: their leases become free (fencing keeps a zombie from writing).
+    for (const r of this.registry.runners()) {
+      const lostLink = !r.connected && r.disconnected_at !== null && now - r.disconnected_at >= graceMs;
+      const silent = r.connected && now - r.last_seen_at > 3 * heartbeatMs + graceMs;
+      if (!lostLink && !silent) {
+        if (!r.connected) busy = true;
+        continue;
+      }
+      for (const ws of this.ctx.getWebSockets(r.runner_id)) ws.close(4001, 'heartbeats missed');
+      for (const lease of this.registry.leasesOf(r.runner_id)) this.registry.release(lease.connection_pk);
+      this.registry.forgetRunner(r.runner_id);
+      this.log('warn', 'runner presumed gone; its connections move', { runnerId: r.runner_id });
+    }
+
+    // Revokes that were never answered count as released once they time out.
+    for (const lease of this.registry.heldLeases()) {
+      if (lease.state === 'revoking') {
+        if (now - (lease.revoke_sent_at ?? now) > revokeTimeoutMs) this.registry.release(lease.connection_pk);
+        else busy = true;
+      }
+    }
+
+    const { db, close } = openDb(this.env);
+    try {
+      let desired;
+      try {
+        desired = await desiredConnections(db);
+      } catch (e) {
+        this.log('error', 'cannot read connections from Postgres; will retry', { error: String(e) });
+        return true;
+      }
+      const wanted = new Map(desired.map((d) => [d.connectionPk, d]));
+
+      // Held leases that should no longer run.
+      for (const lease of this.registry.heldLeases()) {
+        if (wanted.has(lease.connection_pk) || lease.state === 'revoking') continue;
+        this.revoke(lease.connection_pk, lease.runner_id!, lease.epoch, 'stopped', now);
+        busy = true;
+      }
+
+      // Draining runners hand off one lease at a time.
+      for (const r of this.registry.runners()) {
+        if (!r.draining) continue;
+        const leases = this.registry.leasesOf(r.runner_id);
+        if (leases.length === 0 || leases.some((l) => l.state === 'revoking')) {
+          busy ||= leases.length > 0;
+          continue;
+        }
+        const next = leases[0]!;
+        this.revoke(next.connection_pk, r.runner_id, next.epoch, 'drain', now);
+        busy = true;
+      }
+
+      // Connections that should run but have no holder.
+      const runners = this.registry.runners();
+      const load = this.registry.loadByRunner();
+      for (const d of desired) {
+        const lease = this.registry.lease(d.connectionPk);
+        if (lease?.runner_id) continue;
+        const target = pickRunner(runners, load);
+        if (!target) {
+          busy = true;
+          continue;
+        }
+        const epoch = Math.max(lease?.epoch ?? 0, d.leaseEpoch) + 1;
+        if (!(await recordLease(db, d.connectionPk, target, epoch))) continue; // raced with a newer epoch
+        this.registry.grant({ connectionPk: d.connectionPk, tenantId: d.tenantId, connectionId: d.connectionId, runnerId: target, epoch, now });
+        load.set(target, (load.get(target) ?? 0) + 1);
+        const ws = this.socketOf(target);
+        if (ws) {
+          this.send(ws, { type: 'lease.grant', connection_pk: d.connectionPk, tenant_id: d.tenantId, connection_id: d.connectionId, epoch });
+        }
+        this.log('info', 'lease granted', { runnerId: target, connectionPk: d.connectionPk, epoch });
+      }
+
+      // Free lease rows of connections that no longer exist or run: Postgres keeps their epoch.
+      for (const lease of this.ctx.storage.sql
+        .exec<{ connection_pk: string }>('SELECT connection_pk FROM leases WHERE runner_id IS NULL')
+        .toArray()) {
+        if (!wanted.has(lease.connection_pk)) this.registry.forget(lease.connection_pk);
+      }
+    } finally {
+      await close().catch(() => {});
+    }
+    return busy;
+  }
+
+  private revoke(connectionPk: string, runnerId: string, epoch: number, reason: 'stopped' | 'drain', now: number) {
+    const ws = this.socketOf(runnerId);
+    if (!ws) {
+      this.registry.release(connectionPk);
+      return;
+    }
+    this.registry.markRevoking(connectionPk, now);
+    this.send(ws, { type: 'lease.revoke', connection_pk: connectionPk, epoch, reason });
+    this.log('info', 'lease revoked', { runnerId, connectionPk, epoch, reason });
+  }
+
+  // Helpers ------------------------------------------------------------------------------------------
+
+  private socketOf(runnerId: string): WebSocket | undefined {
+    return this.ctx.getWebSockets(runnerId).find((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  private send(ws: WebSocket, frame: ControlToRunner) {
+    try {
+      ws.send(JSON.stringify(ControlToRunner.parse(frame)));
+    } catch (e) {
+      this.log('warn', 'could not send to runner', { error: String(e) });
+    }
+  }
+
+  private log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}) {
+    console[level === 'info' ? 'log' : level](JSON.stringify({ level, msg, component: 'scheduler', ...fields }));
   }
 }

@@ -1,0 +1,113 @@
+// Runner-facing routes (not part of the tenant API): the Scheduler link, event intake and auth state.
+// Contract: protocol/runner.ts. Every write is fenced by the connection's lease epoch.
+import { Hono } from 'hono';
+import { AuthStateWrite, EventBatch, type EventBatchResult, type QueuedEvent } from '../../protocol/runner';
+import type { AppEnv } from '../http/context';
+import { ApiError, errorResponse } from '../http/errors';
+import { AuthStore } from './auth-store';
+import { checkEpoch, leaseViews } from './leases';
+import { requireRunner } from './runner-auth';
+import { schedulerOf } from '../scheduler/client';
+
+/** Queues take at most 100 messages and 256 KB per sendBatch, 128 KB per message. */
+const QUEUE_BATCH_MESSAGES = 100;
+const QUEUE_BATCH_BYTES = 200 * 1024;
+const QUEUE_MESSAGE_BYTES = 120 * 1024;
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function parseEpoch(raw: string | undefined): number {
+  const epoch = Number(raw);
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ApiError(400, 'validation_failed', 'epoch must be a non-negative integer.');
+  return epoch;
+}
+
+function connectionPkParam(raw: string): string {
+  if (!uuid.test(raw)) throw new ApiError(404, 'connection_not_found', 'Unknown connection.');
+  return raw;
+}
+
+/** Keeps one queue message under the size limit: oversized raw content is dropped, the text kept. */
+function fitForQueue(q: QueuedEvent): QueuedEvent {
+  if (JSON.stringify(q).length <= QUEUE_MESSAGE_BYTES || q.event.type !== 'message.upsert') return q;
+  return { ...q, event: { ...q.event, message: { ...q.event.message, content: null, text: q.event.message.text?.slice(0, 60_000) ?? null } } };
+}
+
+export const internalRoutes = new Hono<AppEnv>()
+  .use('*', requireRunner)
+  .get('/runners/connect', async (c) => {
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+      throw new ApiError(400, 'bad_request', 'Expected a WebSocket upgrade.');
+    }
+    return schedulerOf(c.env).fetch(c.req.raw);
+  })
+  .post('/events', async (c) => {
+    const parsed = EventBatch.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) {
+      return errorResponse(c, 400, 'validation_failed', 'Invalid event batch.', { issues: parsed.error.issues.slice(0, 20) });
+    }
+    const batch = parsed.data;
+    const views = await leaseViews(c.get('db'), batch.leases.map((l) => l.connection_pk));
+    const result: EventBatchResult = { accepted: [], rejected: [] };
+    const queued: QueuedEvent[] = [];
+    for (const lease of batch.leases) {
+      const verdict = checkEpoch(views.get(lease.connection_pk), lease.epoch);
+      if (!verdict.ok) {
+        result.rejected.push({ connection_pk: lease.connection_pk, reason: verdict.reason });
+        continue;
+      }
+      for (const event of lease.events) {
+        queued.push(
+          fitForQueue({ connection_pk: lease.connection_pk, tenant_id: verdict.view.tenantId, epoch: lease.epoch, runner_id: batch.runner_id, event }),
+        );
+      }
+      result.accepted.push({ connection_pk: lease.connection_pk, count: lease.events.length });
+    }
+    // Only once every event is on the queue does the runner get its 200 and drop them from its outbox.
+    let chunk: MessageSendRequest<QueuedEvent>[] = [];
+    let bytes = 0;
+    for (const q of queued) {
+      const size = JSON.stringify(q).length;
+      if (chunk.length === QUEUE_BATCH_MESSAGES || bytes + size > QUEUE_BATCH_BYTES) {
+        await c.env.EVENTS.sendBatch(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push({ body: q, contentType: 'json' });
+      bytes += size;
+    }
+    if (chunk.length) await c.env.EVENTS.sendBatch(chunk);
+    return c.json(result, 200);
+  })
+  .get('/sessions/:pk/auth', async (c) => {
+    const pk = connectionPkParam(c.req.param('pk'));
+    await assertHolder(c.get('db'), pk, parseEpoch(c.req.query('epoch')));
+    const dump = await new AuthStore(c.env.SESSIONS, c.env.AUTH_STATE_KEY).load(pk);
+    if (!dump) return errorResponse(c, 404, 'not_found', 'No auth state stored for this connection.');
+    return c.json(dump, 200);
+  })
+  .post('/sessions/:pk/auth', async (c) => {
+    const pk = connectionPkParam(c.req.param('pk'));
+    const parsed = AuthStateWrite.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return errorResponse(c, 400, 'validation_failed', 'Invalid auth state write.', { issues: parsed.error.issues.slice(0, 20) });
+    const write = parsed.data;
+    await assertHolder(c.get('db'), pk, write.epoch);
+    const store = new AuthStore(c.env.SESSIONS, c.env.AUTH_STATE_KEY);
+    if (write.kind === 'snapshot') await store.writeSnapshot(pk, write.seq, write.data);
+    else await store.writeDelta(pk, write.seq, write.data);
+    return c.body(null, 204);
+  })
+  .delete('/sessions/:pk/auth', async (c) => {
+    const pk = connectionPkParam(c.req.param('pk'));
+    await assertHolder(c.get('db'), pk, parseEpoch(c.req.query('epoch')));
+    await new AuthStore(c.env.SESSIONS, c.env.AUTH_STATE_KEY).remove(pk);
+    return c.body(null, 204);
+  });
+
+async function assertHolder(db: AppEnv['Variables']['db'], pk: string, epoch: number) {
+  const verdict = checkEpoch((await leaseViews(db, [pk])).get(pk), epoch);
+  if (!verdict.ok) {
+    if (verdict.reason === 'unknown_connection') throw new ApiError(404, 'connection_not_found', 'Unknown connection.');
+    throw new ApiError(409, 'stale_epoch', 'This lease epoch is no longer current; stop writing for this connection.');
+  }
+}
