@@ -2,6 +2,7 @@ import { DisconnectReason, type WAMessage } from '@whiskeysockets/baileys';
 import { describe, expect, it } from 'vitest';
 import { RunnerEvent } from '../protocol/runner.js';
 import {
+  ackEvent,
   chatIdOf,
   closePolicy,
   connectionStatusEvent,
@@ -108,6 +109,22 @@ describe('receipts', () => {
       { id: 'st:M1:delivered', at: '2026-01-02T03:04:05.000Z', type: 'message.status', provider_message_id: 'M1', chat_id: '15550001111@s.whatsapp.net', status: 'delivered' },
       { id: 'st:M1:read', at: '2026-01-02T03:04:05.000Z', type: 'message.status', provider_message_id: 'M1', chat_id: '15550001111@s.whatsapp.net', status: 'read' },
     ]);
+  });
+});
+
+describe('server acks and folded receipts', () => {
+  it('a successful server ack is "sent", an ack with an error is "failed"', () => {
+    expect(ackEvent({ id: 'M1', from: '15550001111@s.whatsapp.net' }, NOW)).toMatchObject({ id: 'st:M1:sent', status: 'sent', chat_id: '15550001111@s.whatsapp.net' });
+    expect(ackEvent({ id: 'M1', from: '15550001111@s.whatsapp.net', error: '479' }, NOW)).toMatchObject({ id: 'st:M1:failed', status: 'failed' });
+    expect(ackEvent({ from: '15550001111@s.whatsapp.net' })).toBeNull();
+  });
+
+  it('a receipt Baileys folded into the upsert of our own message still becomes a status event', () => {
+    const own = { ...msg({ key: { fromMe: true, id: 'OWN2' } }), status: 3 } as WAMessage;
+    const events = upsertEvents({ type: 'append', messages: [own] }, null, NOW);
+    expect(events.map(e => e.id)).toEqual(['msg:OWN2', 'st:OWN2:delivered']);
+    const theirs = { ...msg(), status: 3 } as WAMessage;
+    expect(upsertEvents({ type: 'notify', messages: [theirs] }, null, NOW).map(e => e.id)).toEqual(['msg:ABC123']);
   });
 });
 

@@ -127,9 +127,30 @@ export const upsertEvents = (
   const out: RunnerEvent[] = [];
   for (const m of upsert.messages) {
     const wire = toWireMessage(m, source, ownJid);
-    if (wire) out.push(messageEvent(wire, now));
+    if (!wire) continue;
+    out.push(messageEvent(wire, now));
+    // Baileys' event buffer may fold a receipt that came early into the upsert of our own message.
+    const status = m.key.fromMe ? deliveryStatusOf(m.status as number | null | undefined) : null;
+    if (status) out.push(statusEvent(wire.provider_message_id, wire.chat_id, status, now));
   }
   return out;
+};
+
+const statusEvent = (id: string, chat: string, status: Status, now: number): RunnerEvent => ({
+  id: `st:${id}:${status}`,
+  at: iso(now),
+  type: 'message.status',
+  provider_message_id: id,
+  chat_id: chat,
+  status,
+});
+
+/** The server's ack of a message we sent (Baileys reports only failed acks as updates). */
+export const ackEvent = (attrs: { id?: string; from?: string; error?: string }, now = Date.now()): RunnerEvent | null => {
+  if (!attrs.id || !attrs.from || attrs.id.length > 128) return null;
+  const chat = chatIdOf({ remoteJid: attrs.from });
+  if (!chat || chat.length > 128) return null;
+  return statusEvent(attrs.id, chat, attrs.error ? 'failed' : 'sent', now);
 };
 
 /** messaging-history.set: only the newest HISTORY_MESSAGES_PER_CHAT messages of each chat. */
@@ -175,7 +196,7 @@ export const statusEvents = (updates: WAMessageUpdate[], now = Date.now()): Runn
     const status = deliveryStatusOf(update.status as number | null | undefined);
     const chat = chatIdOf(key);
     if (!status || !key.id || !chat || key.id.length > 128 || chat.length > 128) continue;
-    out.push({ id: `st:${key.id}:${status}`, at: iso(now), type: 'message.status', provider_message_id: key.id, chat_id: chat, status });
+    out.push(statusEvent(key.id, chat, status, now));
   }
   return out;
 };

@@ -1,0 +1,128 @@
+// The runner end to end: link + sessions + Baileys + auth state + outbox, against the WhatsApp Web
+// emulator (real Baileys, real Signal) and a control-plane stand-in that speaks protocol/runner.ts.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunnerEvent } from '../protocol/runner.js';
+import { startEmulator, type RunningEmulator } from './emulator/index.js';
+import { control, eventually } from './emulator/testing.js';
+import { loadConfig } from './config.js';
+import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
+import { startRunner, type Runner } from './runner.js';
+
+type Account = { phone: string };
+type Contact = { phone: string; jid: string };
+type InboxEntry = { id: string; text: string | null };
+
+let emu: RunningEmulator;
+let cp: FakeControlPlane;
+const runners: Runner[] = [];
+const api = <T>(method: string, path: string, body?: unknown) => control<T>(emu.controlUrl, method, path, body);
+
+const runner = async (id: string) => {
+  const config = loadConfig({
+    CONTROL_PLANE_URL: cp.url,
+    RUNNER_TOKEN: cp.token,
+    RUNNER_ID: id,
+    RUNNER_HTTP_PORT: '0',
+    RUNNER_HTTP_HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.RUNNER_TEST_LOG ?? 'silent',
+    WA_WEBSOCKET_URL: emu.url,
+    WA_TRUST_ROOT: emu.rootPublicKey,
+    AUTH_FLUSH_INTERVAL_MS: '200',
+  });
+  const r = await startRunner(config, { linkBackoffBaseMs: 50, outboxRetryBaseMs: 50, whatsapp: { reconnectBaseMs: 100 } });
+  runners.push(r);
+  await cp.until(() => (r.link.up ? true : undefined), 10_000, `${id} linked`);
+  return r;
+};
+
+const ofEpoch = (epoch: number, pred: (e: RunnerEvent) => boolean) => (pk: string) =>
+  cp.until(() => cp.events.find(e => e.pk === pk && e.epoch === epoch && pred(e.event))?.event, 20_000, `event at epoch ${epoch}: ${pred}; have ${JSON.stringify(cp.events.map(e => [e.epoch, e.event.type, e.event.type === 'connection.status' ? e.event.status : e.event.id]))}`);
+
+beforeAll(async () => {
+  emu = await startEmulator({ port: 0 });
+  cp = await startFakeControlPlane({ heartbeatMs: 500 });
+});
+afterAll(async () => {
+  for (const r of runners) await r.close();
+  await cp?.close();
+  await emu?.close();
+});
+
+describe('runner against the emulator', () => {
+  it('links by QR, sends, receives, hands the session to a second runner that keeps decrypting, and drains', async () => {
+    const a = await runner('runner-a');
+    const hello = cp.frames.find(f => f.runnerId === 'runner-a' && f.frame.type === 'hello')!.frame;
+    expect(hello).toMatchObject({ type: 'hello', protocol: 1, capacity: 200, leases: [] });
+    expect((await fetch(`http://127.0.0.1:${a.httpPort}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${a.httpPort}/healthz`)).status).toBe(200);
+
+    const account = await api<Account>('POST', '/accounts', { name: 'Runner Test' });
+    const contact = await api<Contact>('POST', '/contacts', { name: 'Ivan' });
+    const pk = randomUUID();
+    cp.grant('runner-a', pk);
+
+    // QR → the phone scans it → 515 restart → connected, with the phone number.
+    const qr = await cp.waitForEvent(pk, e => e.type === 'qr', 20_000, 'qr');
+    expect(qr.type === 'qr' && Date.parse(qr.expires_at) - Date.now()).toBeGreaterThan(30_000);
+    await api('POST', `/accounts/${account.phone}/scan`, { qr: qr.type === 'qr' ? qr.qr : '' });
+    const connected = await ofEpoch(1, e => e.type === 'connection.status' && e.status === 'connected')(pk);
+    expect(connected).toMatchObject({ phone_number: `+${account.phone}` });
+    // The fresh link reached the auth store at once (creds.me), before any interval.
+    expect(cp.authWrites.some(w => w.data.includes(`${account.phone}:`))).toBe(true);
+
+    // Send: the contact decrypts it; the same message_id again answers the first result, sends nothing.
+    const messageId = `SB${randomBytes(8).toString('hex').toUpperCase()}`;
+    const sent = await cp.command('runner-a', pk, { name: 'send', to: contact.phone, text: 'hello from the runner', message_id: messageId });
+    expect(sent).toMatchObject({ ok: true, result: { provider_message_id: messageId } });
+    const again = await cp.command('runner-a', pk, { name: 'send', to: contact.phone, text: 'hello from the runner', message_id: messageId });
+    expect(again.result).toEqual(sent.result);
+    await eventually(async () => ((await api<InboxEntry[]>('GET', `/contacts/${contact.phone}/inbox`)).some(m => m.id === messageId) ? true : undefined));
+    await ofEpoch(1, e => e.type === 'message.status' && e.provider_message_id === messageId && e.status === 'sent')(pk);
+    await ofEpoch(1, e => e.type === 'message.status' && e.provider_message_id === messageId && e.status === 'delivered')(pk);
+    expect((await api<InboxEntry[]>('GET', `/contacts/${contact.phone}/inbox`)).filter(m => m.id === messageId)).toHaveLength(1);
+
+    // Commands are fenced too, and bad input gets a clear code.
+    expect((await cp.command('runner-a', pk, { name: 'send', to: contact.phone, text: 'x', message_id: 'X1' }, 0)).error?.code).toBe('not_holding_lease');
+    expect((await cp.command('runner-a', pk, { name: 'send', to: 'nobody', text: 'x', message_id: 'X2' })).error?.code).toBe('invalid_recipient');
+
+    // Receive.
+    await api('POST', `/contacts/${contact.phone}/messages`, { to: account.phone, text: 'hi runner' });
+    const inbound = await ofEpoch(1, e => e.type === 'message.upsert' && e.message.text === 'hi runner')(pk);
+    expect(inbound).toMatchObject({ message: { direction: 'inbound', source: 'live', chat_id: contact.jid.replace(/:\d+@/, '@') } });
+
+    const metrics = await (await fetch(`http://127.0.0.1:${a.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/runner_sessions\{state="open"\} 1/);
+    expect(metrics).toMatch(/runner_messages_out_total 1/);
+    expect(metrics).toMatch(/nodejs_eventloop_lag_seconds/);
+
+    // Revoke: the runner closes, flushes, and only then says released.
+    const released = await cp.revoke('runner-a', pk);
+    expect(released.frame).toEqual({ type: 'lease.released', connection_pk: pk, epoch: 1 });
+    expect(a.sessions.size).toBe(0);
+    expect(a.outbox.depth).toBe(0);
+    const eventsOfA = cp.events.length;
+
+    // A second runner takes the lease at epoch 2: restored from the stored auth state, no QR.
+    const b = await runner('runner-b');
+    cp.grant('runner-b', pk);
+    expect(cp.epochs.get(pk)).toBe(2);
+    await ofEpoch(2, e => e.type === 'connection.status' && e.status === 'connected')(pk);
+    expect(cp.events.filter(e => e.epoch === 2 && e.event.type === 'qr')).toEqual([]);
+    await api('POST', `/contacts/${contact.phone}/messages`, { to: account.phone, text: 'still there?' });
+    const later = await ofEpoch(2, e => e.type === 'message.upsert' && e.message.text === 'still there?')(pk);
+    expect(later).toMatchObject({ message: { direction: 'inbound' } });
+    expect(cp.events.slice(eventsOfA).every(e => e.runnerId === 'runner-b')).toBe(true);
+    const fromB = await cp.command('runner-b', pk, { name: 'send', to: contact.phone, text: 'from runner b', message_id: `SB${randomBytes(8).toString('hex').toUpperCase()}` });
+    expect(fromB.ok).toBe(true);
+    expect((await api<{ jid: string }[]>('GET', '/control/decrypt-failures'.replace('/control', ''))).length).toBe(0);
+
+    // SIGTERM-style drain: announce, release when revoked, then stop.
+    const draining = b.drain(10_000);
+    await cp.until(() => cp.frames.find(f => f.runnerId === 'runner-b' && f.frame.type === 'draining'), 5000, 'draining');
+    expect((await fetch(`http://127.0.0.1:${b.httpPort}/readyz`).catch(() => ({ status: 0 }))).status).not.toBe(200);
+    await cp.revoke('runner-b', pk, 'drain');
+    await draining;
+    expect(b.sessions.size).toBe(0);
+  });
+});

@@ -1,0 +1,117 @@
+// One runner, wired: outbox → sessions → link, plus the HTTP probe. main.ts starts one from the
+// environment; tests start several in one process.
+import pino, { type Logger } from 'pino';
+import { trustEmulatorRoot } from './emulator/trust.js';
+import type { RunnerConfig } from './config.js';
+import { startHttp } from './http.js';
+import { Link } from './link.js';
+import { createMetrics, type RunnerMetrics } from './metrics.js';
+import { Outbox } from './outbox.js';
+import { Sessions, type SessionsOptions } from './sessions.js';
+
+export type RunnerOverrides = {
+  logger?: Logger;
+  metrics?: RunnerMetrics;
+  whatsapp?: SessionsOptions['whatsapp'];
+  linkBackoffBaseMs?: number;
+  outboxRetryBaseMs?: number;
+  stopFlushTimeoutMs?: number;
+};
+
+export type Runner = Awaited<ReturnType<typeof startRunner>>;
+
+export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrides = {}) => {
+  const logger = overrides.logger ?? pino({ level: config.logLevel, base: { runner_id: config.runnerId } });
+  // Only a runner configured for an emulator swaps Baileys' certificate root; never by default.
+  if (config.waTrustRoot) trustEmulatorRoot(config.waTrustRoot);
+  const metrics = overrides.metrics ?? createMetrics();
+
+  let sessions: Sessions | undefined;
+  const outbox = new Outbox({
+    controlPlaneUrl: config.controlPlaneUrl,
+    token: config.runnerToken,
+    runnerId: config.runnerId,
+    maxEvents: config.outboxMaxEvents,
+    retryBaseMs: overrides.outboxRetryBaseMs,
+    metrics,
+    logger: logger.child({ layer: 'outbox' }),
+    onRejected: (pk, epoch) => sessions?.leaseLost(pk, epoch),
+  });
+
+  let link: Link | undefined;
+  sessions = new Sessions({
+    controlPlaneUrl: config.controlPlaneUrl,
+    token: config.runnerToken,
+    runnerId: config.runnerId,
+    outbox,
+    send: frame => void link?.send(frame),
+    logger,
+    metrics,
+    waWebSocketUrl: config.waWebSocketUrl,
+    maxConcurrentLogins: config.maxConcurrentLogins,
+    authFlushIntervalMs: config.authFlushIntervalMs,
+    authSnapshotEvery: config.authSnapshotEvery,
+    stopFlushTimeoutMs: overrides.stopFlushTimeoutMs,
+    whatsapp: overrides.whatsapp,
+  });
+  const s = sessions;
+
+  link = new Link({
+    url: config.linkUrl,
+    token: config.runnerToken,
+    runnerId: config.runnerId,
+    capacity: config.capacity,
+    logger: logger.child({ layer: 'link' }),
+    metrics,
+    held: () => s.held(),
+    sessions: () => s.size,
+    backoffBaseMs: overrides.linkBackoffBaseMs,
+    onUp: () => {
+      // A link that came back during a drain must hear about it again.
+      if (s.isDraining) link?.send({ type: 'draining' });
+    },
+    onFrame: frame => {
+      switch (frame.type) {
+        case 'lease.grant':
+          if (s.isDraining) return; // the control plane knows we are draining; it will place it elsewhere
+          return s.grant(frame);
+        case 'lease.revoke':
+          return void s.revoke(frame);
+        case 'command':
+          return void s.command(frame).then(reply => link?.send(reply));
+        case 'welcome':
+          return;
+      }
+    },
+  });
+
+  const http = await startHttp({ ready: () => !!link?.up && !s.isDraining, metrics }, config.httpPort, config.httpHost);
+  link.start();
+  logger.info({ runner_id: config.runnerId, http_port: http.port, capacity: config.capacity }, 'runner started');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await s.stopAll();
+      await link?.close();
+      outbox.close();
+      await http.close();
+    })());
+
+  return {
+    config,
+    logger,
+    metrics,
+    outbox,
+    sessions: s,
+    link,
+    httpPort: http.port,
+    /** SIGTERM: hand the leases back one by one (bounded by DRAIN_TIMEOUT_MS), flush, close. */
+    drain: async (deadlineMs = config.drainTimeoutMs) => {
+      await s.drain(deadlineMs);
+      await close();
+    },
+    /** Stops everything (flushing each session's auth state and events, bounded). */
+    close,
+  };
+};

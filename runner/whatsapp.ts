@@ -1,0 +1,298 @@
+// The Baileys adapter: one WhatsApp Web socket per session, its connection policy (reconnect, restart,
+// stop without fighting), and commands (send, pairing code, logout, restart). It turns Baileys events
+// into protocol events through whatsapp-events.ts and hands them to `emit`; it knows nothing of leases.
+import makeWASocket, { Browsers, type BaileysEventMap, type WASocket } from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import type { RunnerEvent } from '../protocol/runner.js';
+import type { RemoteAuthState } from './auth-state.js';
+import { backoffMs } from './backoff.js';
+import type { RunnerMetrics } from './metrics.js';
+import {
+  ackEvent,
+  closePolicy,
+  connectionStatusEvent,
+  historyEvents,
+  phoneNumberFromJid,
+  qrEvent,
+  qrLifetimeMs,
+  recipientJid,
+  statusEvents,
+  upsertEvents,
+} from './whatsapp-events.js';
+
+export type CommandErrorCode = 'not_connected' | 'invalid_recipient' | 'send_failed' | 'bad_command' | 'timeout' | 'internal';
+export class CommandError extends Error {
+  constructor(readonly code: CommandErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** idle: no socket (not started, or stopped after qr_timeout/forbidden); the rest follow Baileys. */
+export type SessionState = 'idle' | 'connecting' | 'qr' | 'open' | 'reconnecting' | 'logged_out' | 'replaced' | 'stopped';
+
+export type WhatsAppSessionOptions = {
+  connectionPk: string;
+  auth: RemoteAuthState;
+  emit: (events: RunnerEvent[]) => void;
+  logger: Logger;
+  metrics?: RunnerMetrics;
+  waWebSocketUrl?: string;
+  /** Bounded concurrent handshakes: held from socket creation until open, QR shown, or close. */
+  loginSlot?: () => Promise<() => void>;
+  reconnectBaseMs?: number;
+  reconnectCapMs?: number;
+  /** Baileys' qrTimeout (unset: 60 s for the first QR, 20 s for later ones). */
+  qrTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  onStateChange?: (state: SessionState, previous: SessionState) => void;
+};
+
+const SENT_MEMORY = 2000;
+const LOGIN_SLOT_MAX_MS = 45_000;
+
+export class WhatsAppSession {
+  state: SessionState = 'idle';
+  private sock: WASocket | undefined;
+  private generation = 0;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private qrCount = 0;
+  private releaseSlot: (() => void) | undefined;
+  private sent = new Map<string, Promise<{ provider_message_id: string; timestamp: string }>>();
+  private stateWaiters: Array<{ test: (s: SessionState) => boolean; resolve: () => void }> = [];
+  private loggedOutHandled: Promise<void> | undefined;
+
+  constructor(private readonly opts: WhatsAppSessionOptions) {}
+
+  get phoneNumber(): string | null {
+    return phoneNumberFromJid(this.opts.auth.state.creds.me?.id);
+  }
+
+  get registered(): boolean {
+    const c = this.opts.auth.state.creds;
+    return !!c.account || !!c.registered;
+  }
+
+  /** Opens the socket (through the login slot) and keeps it open until stop(). */
+  async start(): Promise<void> {
+    if (this.sock || this.state === 'open') return;
+    this.opts.emit([connectionStatusEvent('connecting')]);
+    await this.connect();
+  }
+
+  /** Deliberate stop (lease revoked, drain, restart): no status event, no reconnect. */
+  async stop(next: SessionState = 'stopped'): Promise<void> {
+    this.generation++;
+    clearTimeout(this.reconnectTimer);
+    this.releaseSlot?.();
+    const sock = this.sock;
+    this.sock = undefined;
+    this.setState(next);
+    if (sock) await endSocket(sock);
+  }
+
+  async send(to: string, text: string, messageId: string): Promise<{ provider_message_id: string; timestamp: string }> {
+    const earlier = this.sent.get(messageId);
+    if (earlier) return earlier;
+    const jid = recipientJid(to);
+    if (!jid) throw new CommandError('invalid_recipient', `not a phone number or JID: ${to}`);
+    const sock = this.sock;
+    if (!sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
+    const sending = (async () => {
+      const msg = await sock.sendMessage(jid, { text }, { messageId });
+      if (!msg?.key.id) throw new CommandError('send_failed', 'Baileys returned no message');
+      this.opts.metrics?.messagesOut.inc();
+      const seconds = Number(msg.messageTimestamp ?? 0);
+      return { provider_message_id: msg.key.id, timestamp: new Date(seconds > 0 ? seconds * 1000 : Date.now()).toISOString() };
+    })();
+    this.sent.set(messageId, sending);
+    if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.keys().next().value!);
+    // A failed send may be retried with the same id; a successful one is answered from memory.
+    sending.catch(() => this.sent.delete(messageId));
+    try {
+      return await sending;
+    } catch (err) {
+      if (err instanceof CommandError) throw err;
+      throw new CommandError('send_failed', (err as Error).message);
+    }
+  }
+
+  async pairingCode(phoneNumber: string): Promise<string> {
+    if (this.registered) throw new CommandError('bad_command', 'already linked to a phone');
+    if (this.state === 'idle' || this.state === 'stopped') await this.start();
+    // Baileys can ask for a code once the server is waiting for a login (it shows a QR then).
+    await this.waitForState(s => s === 'qr', 20_000);
+    const sock = this.sock;
+    if (!sock) throw new CommandError('not_connected', 'socket closed');
+    return sock.requestPairingCode(phoneNumber);
+  }
+
+  async logout(): Promise<void> {
+    const sock = this.sock;
+    if (sock && this.state === 'open') {
+      const handled = this.waitForState(s => s === 'logged_out', 15_000).catch(() => undefined);
+      await sock.logout().catch(err => this.opts.logger.warn({ err: (err as Error).message }, 'logout request failed'));
+      await handled;
+      await this.loggedOutHandled;
+      if ((this.state as SessionState) === 'logged_out') return;
+    }
+    await this.stop('stopped');
+    await this.handleLoggedOut();
+  }
+
+  async restart(): Promise<void> {
+    await this.stop('idle');
+    await this.opts.auth.flush().catch(() => undefined);
+    this.attempt = 0;
+    await this.start();
+  }
+
+  private setState(state: SessionState): void {
+    const previous = this.state;
+    if (previous === state) return;
+    this.state = state;
+    this.opts.onStateChange?.(state, previous);
+    this.stateWaiters = this.stateWaiters.filter(w => (w.test(state) ? (w.resolve(), false) : true));
+  }
+
+  private waitForState(test: (s: SessionState) => boolean, timeoutMs: number): Promise<void> {
+    if (test(this.state)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.stateWaiters = this.stateWaiters.filter(w => w !== waiter);
+        reject(new CommandError('timeout', `session did not become ready (state ${this.state})`));
+      }, timeoutMs);
+      const waiter = { test, resolve: () => (clearTimeout(timer), resolve()) };
+      this.stateWaiters.push(waiter);
+    });
+  }
+
+  private async connect(): Promise<void> {
+    const generation = ++this.generation;
+    this.setState(this.attempt > 0 ? 'reconnecting' : 'connecting');
+    const release = this.opts.loginSlot ? await this.opts.loginSlot() : () => undefined;
+    if (generation !== this.generation) return release();
+    const slotTimer = setTimeout(release, LOGIN_SLOT_MAX_MS);
+    this.releaseSlot = () => (clearTimeout(slotTimer), release());
+    this.qrCount = 0;
+    const { auth, logger } = this.opts;
+    const sock = makeWASocket({
+      ...(this.opts.waWebSocketUrl ? { waWebSocketUrl: this.opts.waWebSocketUrl } : {}),
+      auth: auth.state,
+      logger: logger as never,
+      browser: Browsers.ubuntu('Switchboard'),
+      markOnlineOnConnect: false,
+      // Recent history only (the initial bootstrap and recent chunks, not a full sync); trimmed per chat in whatsapp-events.
+      shouldSyncHistoryMessage: ({ syncType }) => syncType !== 2 /* FULL */ && syncType !== 6 /* ON_DEMAND */,
+      syncFullHistory: false,
+      ...(this.opts.qrTimeoutMs ? { qrTimeout: this.opts.qrTimeoutMs } : {}),
+      connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
+    });
+    this.sock = sock;
+    const current = () => generation === this.generation;
+    const ownJid = () => auth.state.creds.me?.id ?? null;
+
+    sock.ev.on('creds.update', update => current() && auth.credsChanged(update));
+    sock.ev.on('connection.update', update => {
+      if (!current()) return;
+      if (update.qr) {
+        const expires = Date.now() + qrLifetimeMs(this.qrCount++, this.opts.qrTimeoutMs);
+        this.releaseSlot?.();
+        this.setState('qr');
+        this.opts.emit([qrEvent(update.qr, expires)]);
+      }
+      if (update.connection === 'open') {
+        this.releaseSlot?.();
+        this.attempt = 0;
+        this.setState('open');
+        this.opts.emit([connectionStatusEvent('connected', { phone_number: this.phoneNumber })]);
+        void auth.flush().catch(() => undefined);
+      }
+      if (update.connection === 'close') {
+        this.releaseSlot?.();
+        this.sock = undefined;
+        const error = update.lastDisconnect?.error as { message?: string; output?: { statusCode?: number } } | undefined;
+        void this.handleClose(error?.output?.statusCode, error?.message);
+      }
+    });
+    sock.ev.on('messages.upsert', upsert => {
+      if (!current()) return;
+      const events = upsertEvents(upsert, ownJid());
+      if (upsert.type === 'notify') this.opts.metrics?.messagesIn.inc(events.filter(e => e.type === 'message.upsert' && e.message.direction === 'inbound').length);
+      if (events.length) this.opts.emit(events);
+    });
+    sock.ev.on('messaging-history.set', (data: BaileysEventMap['messaging-history.set']) => {
+      if (!current()) return;
+      const events = historyEvents(data.messages, ownJid());
+      if (events.length) this.opts.emit(events);
+    });
+    // Baileys emits no update for a successful server ack; we report it as 'sent'.
+    sock.ws.on('CB:ack,class:message', (node: { attrs: { id?: string; from?: string; error?: string } }) => {
+      if (!current()) return;
+      const event = ackEvent(node.attrs);
+      if (event) this.opts.emit([event]);
+    });
+    sock.ev.on('messages.update', updates => {
+      if (!current()) return;
+      const events = statusEvents(updates);
+      if (events.length) this.opts.emit(events);
+    });
+  }
+
+  private async handleClose(code: number | undefined, message: string | undefined): Promise<void> {
+    const policy = closePolicy(code, { registered: this.registered, sawQr: this.qrCount > 0, message });
+    this.opts.logger.info({ code, message, action: policy.action }, 'whatsapp socket closed');
+    switch (policy.action) {
+      case 'restart-now':
+        this.opts.metrics?.reconnects.inc({ kind: 'restart_required' });
+        await this.opts.auth.flush().catch(() => undefined);
+        return this.connect();
+      case 'reconnect': {
+        const wasOpen = this.state === 'open';
+        this.setState('reconnecting');
+        if (wasOpen) this.opts.emit([connectionStatusEvent('connecting', { reason: policy.reason })]);
+        this.opts.metrics?.reconnects.inc({ kind: policy.reason });
+        const delay = backoffMs(this.attempt++, this.opts.reconnectBaseMs ?? 1000, this.opts.reconnectCapMs ?? 60_000);
+        const generation = this.generation;
+        this.reconnectTimer = setTimeout(() => generation === this.generation && void this.connect(), delay);
+        return;
+      }
+      case 'logged-out':
+        this.generation++;
+        this.loggedOutHandled = this.handleLoggedOut();
+        return this.loggedOutHandled;
+      case 'replaced':
+        this.generation++;
+        this.setState('replaced');
+        this.opts.emit([connectionStatusEvent('replaced', { phone_number: this.phoneNumber, reason: 'conflict' })]);
+        return;
+      case 'qr-timeout':
+        this.generation++;
+        this.setState('idle');
+        this.opts.emit([connectionStatusEvent('disconnected', { reason: 'qr_timeout' })]);
+        return;
+      case 'stop':
+        this.generation++;
+        this.setState('idle');
+        this.opts.emit([connectionStatusEvent('disconnected', { reason: policy.reason })]);
+        return;
+    }
+  }
+
+  private async handleLoggedOut(): Promise<void> {
+    const phone = this.phoneNumber;
+    this.setState('logged_out');
+    this.opts.emit([connectionStatusEvent('logged_out', { phone_number: phone, reason: 'logged_out' })]);
+    await this.opts.auth.delete().catch(err => this.opts.logger.error({ err: (err as Error).message }, 'auth state delete failed'));
+  }
+}
+
+/** Ends a Baileys socket and waits (briefly) for its close to be processed. */
+const endSocket = async (sock: WASocket): Promise<void> => {
+  const closed = new Promise<void>(resolve => {
+    const timer = setTimeout(resolve, 3000);
+    sock.ev.on('connection.update', u => u.connection === 'close' && (clearTimeout(timer), resolve()));
+  });
+  sock.end(undefined);
+  await closed;
+};
