@@ -107,6 +107,17 @@ describe('auth state', () => {
     await expect(load(pk, { epoch: 1 })).rejects.toBeInstanceOf(StaleEpochError);
   });
 
+  it('a deleted connection counts as a lost lease too', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    let lost = 0;
+    const s = await load(pk, { onStale: () => lost++ });
+    cp.epochs.delete(pk);
+    await expect(s.flush()).rejects.toBeInstanceOf(StaleEpochError);
+    expect(lost).toBe(1);
+    await expect(load(pk, { epoch: 1 })).rejects.toBeInstanceOf(StaleEpochError);
+  });
+
   it('a failed write keeps the changes for the next one', async () => {
     const pk = randomUUID();
     cp.epochs.set(pk, 1);

@@ -127,13 +127,9 @@ export class RemoteAuthState {
   /** Loads snapshot + deltas (in seq order); a connection with nothing stored starts from fresh creds. */
   static async load(opts: AuthStateOptions): Promise<RemoteAuthState> {
     const res = await fetch(authUrl(opts, `?epoch=${opts.epoch}`), { headers: headers(opts) });
-    if (res.status === 404) {
-      await res.body?.cancel();
+    if (res.status === 404 || res.status === 409) {
+      if (await leaseGone(res)) throw new StaleEpochError(opts.connectionPk, opts.epoch);
       return new RemoteAuthState(opts, initAuthCreds(), new Map(), 0, 0, false);
-    }
-    if (res.status === 409) {
-      await res.body?.cancel();
-      throw new StaleEpochError(opts.connectionPk, opts.epoch);
     }
     if (!res.ok) throw new Error(`auth state load failed: HTTP ${res.status}`);
     const dump = AuthStateDump.parse(await res.json());
@@ -158,7 +154,7 @@ export class RemoteAuthState {
   }
 
   get dirty(): boolean {
-    return this.credsDirty || this.dirtyKeys.size > 0 || this.needsSnapshot;
+    return this.credsDirty || this.dirtyKeys.size > 0;
   }
 
   /** Number of stored keys (all types). */
@@ -187,8 +183,7 @@ export class RemoteAuthState {
     await this.writing;
     if (this.stale) return;
     const res = await fetch(authUrl(this.opts, `?epoch=${this.epoch}`), { method: 'DELETE', headers: headers(this.opts) });
-    await res.body?.cancel();
-    if (res.status === 409) return this.markStale();
+    if (await leaseGone(res)) return this.markStale();
     if (!res.ok && res.status !== 404) throw new Error(`auth state delete failed: HTTP ${res.status}`);
     this.creds = initAuthCreds();
     this.keys.clear();
@@ -245,6 +240,7 @@ export class RemoteAuthState {
     // A fresh seq per attempt: a retried delta that did land twice is harmless (same values).
     const body: AuthStateWrite = { runner_id: this.opts.runnerId, epoch: this.epoch, kind: snapshot ? 'snapshot' : 'delta', seq: ++this.seq, data };
     let status: number;
+    let gone: boolean;
     try {
       const res = await fetch(authUrl(this.opts, ''), {
         method: 'POST',
@@ -253,13 +249,13 @@ export class RemoteAuthState {
         signal: AbortSignal.timeout(30_000),
       });
       status = res.status;
-      await res.body?.cancel();
+      gone = await leaseGone(res);
     } catch (err) {
       this.restoreDirty(credsDirty, dirtyKeys);
       this.opts.logger?.warn({ err: (err as Error).message }, 'auth state write failed, will retry');
       throw err;
     }
-    if (status === 409) {
+    if (gone) {
       this.markStale();
       throw new StaleEpochError(this.opts.connectionPk, this.epoch);
     }
@@ -289,6 +285,23 @@ export class RemoteAuthState {
     this.opts.onStale?.();
   }
 }
+
+/**
+ * Consumes the body; true when the control plane says this lease may no longer touch the connection:
+ * 409 stale_epoch, or 404 connection_not_found (deleted). A plain 404 on load means "nothing stored yet".
+ */
+const leaseGone = async (res: Response): Promise<boolean> => {
+  if (res.status === 409) {
+    await res.body?.cancel();
+    return true;
+  }
+  if (res.status !== 404) {
+    await res.body?.cancel();
+    return false;
+  }
+  const body = (await res.json().catch(() => null)) as { error?: { code?: string } } | null;
+  return body?.error?.code === 'connection_not_found';
+};
 
 const authUrl = (o: AuthStateOptions, query: string) => `${o.controlPlaneUrl}/internal/sessions/${o.connectionPk}/auth${query}`;
 const headers = (o: AuthStateOptions) => ({ authorization: `Bearer ${o.token}` });

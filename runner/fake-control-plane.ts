@@ -70,6 +70,7 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
     if (m) {
       const pk = m[1]!;
       const stale = (epoch: number) => epochs.get(pk) !== epoch;
+      if (!epochs.has(pk)) return json(res, 404, { error: { code: 'connection_not_found', message: 'Unknown connection.' } });
       if (req.method === 'GET') {
         if (stale(Number(url.searchParams.get('epoch')))) return json(res, 409, { error: { code: 'stale_epoch', message: 'stale' } });
         const stored = auth.get(pk);

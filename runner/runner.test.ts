@@ -125,4 +125,56 @@ describe('runner against the emulator', () => {
     await draining;
     expect(b.sessions.size).toBe(0);
   });
+
+  it('pairing code login; conflict → replaced without fighting; restart; a lost lease stops the session', async () => {
+    const r = await runner('runner-c');
+    const account = await api<Account>('POST', '/accounts', { name: 'Code Login' });
+    const contact = await api<Contact>('POST', '/contacts', { name: 'Jo' });
+    const pk = randomUUID();
+    cp.grant('runner-c', pk);
+    const reply = await cp.command('runner-c', pk, { name: 'pairing-code', phone_number: account.phone });
+    expect(reply).toMatchObject({ ok: true, result: { code: expect.stringMatching(/^[A-Z0-9]{8}$/) } });
+    await eventually(async () => ((await api<Array<{ phone: string }>>('GET', '/pairing-requests')).some(p => p.phone === account.phone) ? true : undefined));
+    await api('POST', `/accounts/${account.phone}/pairing-code`, { code: reply.result!.code });
+    await ofEpoch(1, e => e.type === 'connection.status' && e.status === 'connected' && e.phone_number === `+${account.phone}`)(pk);
+
+    // Another client took the session: report and stop, never reconnect.
+    await api('POST', `/accounts/${account.phone}/faults`, { action: 'stream-error', code: 'conflict' });
+    await ofEpoch(1, e => e.type === 'connection.status' && e.status === 'replaced' && e.reason === 'conflict')(pk);
+    await new Promise(res => setTimeout(res, 500));
+    expect(r.sessions.stateOf(pk)).toBe('replaced');
+    expect((await api<{ devices: Array<{ online: boolean }> }>('GET', `/accounts/${account.phone}`)).devices.some(d => d.online)).toBe(false);
+    const statusCount = cp.eventsOf(pk).filter(e => e.type === 'connection.status' && e.status === 'connected').length;
+
+    // restart: reopen from saved auth state.
+    expect(await cp.command('runner-c', pk, { name: 'restart' })).toMatchObject({ ok: true });
+    await cp.until(() => (cp.eventsOf(pk).filter(e => e.type === 'connection.status' && e.status === 'connected').length > statusCount ? true : undefined), 20_000, 'reconnected');
+
+    // The lease moves on behind this runner's back: its next events are refused and it stops.
+    const released = cp.frames.length;
+    cp.epochs.set(pk, 7);
+    await api('POST', `/contacts/${contact.phone}/messages`, { to: account.phone, text: 'to a stale runner' });
+    await cp.until(() => cp.frames.slice(released).find(f => f.frame.type === 'lease.released' && f.frame.connection_pk === pk), 20_000, 'released after lost lease');
+    expect(r.sessions.size).toBe(0);
+    expect(cp.events.some(e => e.event.type === 'message.upsert' && e.event.message.text === 'to a stale runner')).toBe(false);
+  });
+
+  it('logout unlinks the device, reports logged_out and deletes the auth state, keeping the lease', async () => {
+    const r = await runner('runner-d');
+    const account = await api<Account>('POST', '/accounts', { name: 'Logout' });
+    const pk = randomUUID();
+    cp.grant('runner-d', pk);
+    const qr = await cp.waitForEvent(pk, e => e.type === 'qr', 20_000, 'qr');
+    await api('POST', `/accounts/${account.phone}/scan`, { qr: qr.type === 'qr' ? qr.qr : '' });
+    await ofEpoch(1, e => e.type === 'connection.status' && e.status === 'connected')(pk);
+    await cp.until(() => (cp.auth.has(pk) ? true : undefined), 5000, 'auth stored');
+    expect(await cp.command('runner-d', pk, { name: 'logout' })).toMatchObject({ ok: true });
+    await ofEpoch(1, e => e.type === 'connection.status' && e.status === 'logged_out' && e.reason === 'logged_out')(pk);
+    await cp.until(() => (cp.auth.has(pk) ? undefined : true), 5000, 'auth deleted');
+    expect((await api<{ devices: unknown[] }>('GET', `/accounts/${account.phone}`)).devices).toEqual([]);
+    expect(r.sessions.stateOf(pk)).toBe('logged_out');
+    expect((await cp.command('runner-d', pk, { name: 'send', to: '15550001111', text: 'x', message_id: 'L1' })).error?.code).toBe('not_connected');
+    await cp.revoke('runner-d', pk, 'stopped');
+    expect(r.sessions.size).toBe(0);
+  });
 });
