@@ -14,6 +14,7 @@ const DATA = path.resolve(ROOT, process.env.DATA_DIR ?? '.data');
 const CREDENTIALS_FILE = path.join(DATA, 'first-run-credentials.json');
 const STACK_FILE = path.join(DATA, 'stack.json');
 const port = Number(process.env.PORT ?? 5000);
+const sandbox = ['1', 'true', 'yes'].includes((process.env.SANDBOX ?? '').toLowerCase());
 
 async function firstRun(databaseUrl: string): Promise<NewTenant | undefined> {
   const db = openDb(databaseUrl);
@@ -57,6 +58,8 @@ async function main() {
     beforeWorker: async (url) => {
       created = await firstRun(url);
     },
+    runners: Number(process.env.RUNNERS ?? 1),
+    sandbox: sandbox ? { port: Number(process.env.EMULATOR_PORT ?? 5800), dataFile: path.join(DATA, 'sandbox.json') } : undefined,
   });
   await writeFile(STACK_FILE, JSON.stringify({ databaseUrl: stack.databaseUrl, url: stack.url, pid: process.pid }));
 
@@ -77,6 +80,16 @@ ${shown ? `
       -H "Content-Type: application/json" -d '{"connection_id": "user123"}'
     curl ${url}/api/connections -H "Authorization: Bearer ${key}"
 
+${
+    stack.emulator
+      ? `  Sandbox (SANDBOX=1): runners talk to an emulated WhatsApp, not the real one. Act as the phone:
+    curl -X POST ${stack.emulator.controlUrl}/accounts -H 'Content-Type: application/json' -d '{"phone": "15550001111", "name": "My phone"}'
+    curl -X POST ${stack.emulator.controlUrl}/accounts/15550001111/scan -H 'Content-Type: application/json' -d '{"qr": "<qr_raw from get-qr>"}'
+    curl -X POST ${stack.emulator.controlUrl}/contacts -H 'Content-Type: application/json' -d '{"phone": "15550002222", "name": "Alice"}'
+`
+      : `  Runners connect to WhatsApp: scan the QR from get-qr with your phone (SANDBOX=1 uses an emulated phone instead).
+`
+  }
   More tenants and keys: npm run admin -- help        Stop: Ctrl-C
 `);
 

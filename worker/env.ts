@@ -18,6 +18,8 @@ export interface Env {
   SCHEDULER_RECONCILE_MS?: string;
   SCHEDULER_REVOKE_TIMEOUT_MS?: string;
   RUNNER_HEARTBEAT_MS?: string;
+  /** How long POST /api/send-message waits for the runner (ms, default 20000). */
+  SEND_TIMEOUT_MS?: string;
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   HUB: DurableObjectNamespace<Hub>;
   EVENTS: Queue;

@@ -1,6 +1,9 @@
 // Brings up the control plane locally: Postgres (embedded unless a URL is given), migrations, the
 // WebSocket proxy the Neon driver needs, and the Worker in workerd. Shared by `npm run dev` and tests.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { startEmulator } from '../../runner/emulator/index';
+import { startRunner } from './runner-process';
 import { ensureDashboardAssets } from './dashboard';
 import { applyMigrations } from './database';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -11,6 +14,9 @@ import { startWorker } from './worker-process';
 export interface Stack {
   url: string;
   databaseUrl: string;
+  runnerToken: string;
+  /** Set when the stack runs its own WhatsApp Web emulator (sandbox). */
+  emulator?: { url: string; controlUrl: string; rootPublicKey: string };
   stop(): Promise<void>;
 }
 
@@ -25,6 +31,10 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Called after migrations, before the Worker starts (e.g. to create the first tenant). */
   beforeWorker?: (databaseUrl: string) => Promise<void>;
+  /** How many runner processes to start (0: none; tests start their own). */
+  runners?: number;
+  /** Run a WhatsApp Web emulator and point the runners at it instead of WhatsApp. */
+  sandbox?: { port: number; dataFile?: string };
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -49,14 +59,34 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const proxy = await startPgWsProxy();
     stops.push(proxy.close);
 
+    const runnerToken = opts.vars?.RUNNER_TOKEN ?? randomBytes(24).toString('base64url');
     const worker = await startWorker({
       port: opts.port,
       persistTo: path.join(opts.dataDir, 'wrangler'),
-      vars: { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address, ...opts.vars },
+      vars: { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address, RUNNER_TOKEN: runnerToken, ...opts.vars },
       log: opts.log ? (l) => opts.log!(`[worker] ${l}`) : undefined,
     });
     stops.push(worker.stop);
-    return { url: worker.url, databaseUrl, stop };
+
+    let emulator: Stack['emulator'];
+    if (opts.sandbox) {
+      const emu = await startEmulator({ port: opts.sandbox.port, dataFile: opts.sandbox.dataFile });
+      stops.push(() => emu.close());
+      emulator = { url: emu.url, controlUrl: emu.controlUrl, rootPublicKey: emu.rootPublicKey };
+      log(`sandbox: WhatsApp Web emulator on ${emu.url} (control API ${emu.controlUrl})`);
+    }
+    for (let i = 0; i < (opts.runners ?? 0); i++) {
+      const runner = await startRunner({
+        controlPlaneUrl: worker.url,
+        runnerToken,
+        runnerId: `local-${i + 1}`,
+        waWebSocketUrl: emulator?.url ?? process.env.WA_WEBSOCKET_URL,
+        waTrustRoot: emulator?.rootPublicKey ?? process.env.WA_TRUST_ROOT,
+        log: (line) => log(`[runner ${i + 1}] ${line}`),
+      });
+      stops.push(async () => void (await runner.stop(30_000)));
+    }
+    return { url: worker.url, databaseUrl, runnerToken, emulator, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -28,6 +28,7 @@ export const TEST_SCHEDULER_VARS = {
   SCHEDULER_RECONCILE_MS: '1000',
   SCHEDULER_REVOKE_TIMEOUT_MS: '10000',
   RUNNER_HEARTBEAT_MS: '1000',
+  SEND_TIMEOUT_MS: '4000',
 };
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -29,6 +29,16 @@ async function runningConnection() {
   return { t, id, pk: await connectionPk(id, t.tenantId) };
 }
 
+async function eventuallyApi<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const statusEvent = (status: 'connecting' | 'connected', at = new Date().toISOString()) => ({
   id: `cs:${randomUUID()}`,
   at,
@@ -82,6 +92,53 @@ describe('leases and fencing', () => {
     expect(staleWrite.status).toBe(409);
     expect(staleWrite.body.error.code).toBe('stale_epoch');
     expect((await authState('GET', pk, epoch - 1)).status).toBe(409);
+  });
+
+  it('accepted events reach Postgres through the events queue and show in the API', async () => {
+    const a = await runner();
+    const { t, id, pk } = await runningConnection();
+    const { epoch } = (await a.waitFor((f) => f.type === 'lease.grant' && f.connection_pk === pk)) as Grant;
+    const qrAt = new Date();
+    const qr = { id: `qr:${randomUUID()}`, at: qrAt.toISOString(), type: 'qr' as const, qr: '2@ref,noise,identity,adv', expires_at: new Date(qrAt.getTime() + 20_000).toISOString() };
+    await postEvents(a.id, [{ connection_pk: pk, epoch, events: [qr] }]);
+    const waiting = await eventuallyApi(async () => {
+      const res = await t.api.get(`/api/get-qr/${id}?wait=0`);
+      return res.body.qr_raw === qr.qr ? res.body : undefined;
+    });
+    expect(waiting).toMatchObject({ status: 'connecting', expires_at: qr.expires_at });
+
+    const inbound = {
+      id: 'msg:ABC1',
+      at: new Date().toISOString(),
+      type: 'message.upsert' as const,
+      message: {
+        provider_message_id: 'ABC1',
+        chat_id: '923001234567@s.whatsapp.net',
+        direction: 'inbound' as const,
+        from: '923001234567@s.whatsapp.net',
+        to: null,
+        push_name: 'Alice',
+        type: 'text',
+        text: 'hello there',
+        content: null,
+        timestamp: new Date().toISOString(),
+        source: 'live' as const,
+      },
+    };
+    // Delivered twice (at-least-once): stored once.
+    await postEvents(a.id, [{ connection_pk: pk, epoch, events: [statusEvent('connected'), inbound] }]);
+    await postEvents(a.id, [{ connection_pk: pk, epoch, events: [inbound] }]);
+    const connected = await eventuallyApi(async () => {
+      const res = await t.api.get(`/api/connections/${id}`);
+      return res.body.status === 'connected' ? res.body : undefined;
+    });
+    expect(connected.phone_number).toBe('+923001234567');
+    const chats = await eventuallyApi(async () => {
+      const res = await t.api.get(`/api/chats/${id}`);
+      return res.body.length ? res.body : undefined;
+    });
+    expect(chats).toEqual([expect.objectContaining({ chat_id: '923001234567@s.whatsapp.net', name: 'Alice', unread_count: 1, last_message: 'hello there' })]);
+    expect((await t.api.get(`/api/messages/${id}/923001234567`)).body).toHaveLength(1);
   });
 
   it('refuses runners without the runner token', async () => {

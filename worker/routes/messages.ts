@@ -13,7 +13,7 @@ import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router
 import { chatIdOf, toJid } from '../lib/recipient';
 
 /** How long a send waits for the runner's answer before answering 504 (the message is then 'unknown'). */
-const SEND_TIMEOUT_MS = 20_000;
+const DEFAULT_SEND_TIMEOUT_MS = 20_000;
 
 
 export const messageRoutes = newRouter()
@@ -70,7 +70,7 @@ export const messageRoutes = newRouter()
       const outcome = await schedulerOf(c.env).command(
         connection.id,
         { name: 'send', to: jid, text: body.message, message_id: row.providerMessageId! },
-        SEND_TIMEOUT_MS,
+        Number(c.env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS,
       );
       if (outcome.ok) {
         const sentAt = outcome.result.timestamp ? new Date(outcome.result.timestamp) : undefined;

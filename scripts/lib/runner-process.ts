@@ -1,0 +1,88 @@
+// Starts a runner (runner/main.ts) as its own Node process, as the dev stack and end-to-end tests do:
+// the same binary a container runs, configured by env, health-checked on its HTTP port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './ports';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface RunnerOptions {
+  controlPlaneUrl: string;
+  runnerToken: string;
+  runnerId: string;
+  capacity?: number;
+  /** Point Baileys at a WhatsApp Web emulator instead of WhatsApp. */
+  waWebSocketUrl?: string;
+  waTrustRoot?: string;
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface RunnerProcess {
+  id: string;
+  httpUrl: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM (drain), then SIGKILL if it has not exited within `graceMs`. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+export async function startRunner(opts: RunnerOptions): Promise<RunnerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'runner/main.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      CONTROL_PLANE_URL: opts.controlPlaneUrl,
+      RUNNER_TOKEN: opts.runnerToken,
+      RUNNER_ID: opts.runnerId,
+      RUNNER_CAPACITY: String(opts.capacity ?? 50),
+      RUNNER_HTTP_PORT: String(port),
+      ...(opts.waWebSocketUrl ? { WA_WEBSOCKET_URL: opts.waWebSocketUrl } : {}),
+      ...(opts.waTrustRoot ? { WA_TRUST_ROOT: opts.waTrustRoot } : {}),
+      LOG_LEVEL: process.env.RUNNER_LOG_LEVEL ?? 'warn',
+      ...opts.env,
+    },
+  });
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[runner ${opts.runnerId}] ${line}\n`));
+  for (const stream of [child.stdout, child.stderr]) {
+    let buf = '';
+    stream?.on('data', (chunk: Buffer) => {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trimEnd();
+        buf = buf.slice(nl + 1);
+        if (line) log(line);
+      }
+    });
+  }
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!gone) child.kill(signal);
+  };
+  const stop = async (graceMs = 30_000) => {
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (gone) throw new Error(`runner ${opts.runnerId} exited before it was ready`);
+    const ready = await fetch(`${httpUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+    if (ready) return { id: opts.runnerId, httpUrl, child, exited, kill, stop };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  kill('SIGKILL');
+  throw new Error(`runner ${opts.runnerId} did not become ready`);
+}

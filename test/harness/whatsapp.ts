@@ -1,0 +1,64 @@
+// End-to-end helpers around real runners and the WhatsApp Web emulator: start runners as processes
+// pointed at the emulator, act as the phone and its contacts, and wait for what the API shows.
+import { inject } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { startRunner, type RunnerProcess } from '../../scripts/lib/runner-process';
+import { baseUrl } from './api';
+
+const started: RunnerProcess[] = [];
+
+export async function launchRunner(id = `runner-${randomUUID().slice(0, 6)}`, env: Record<string, string> = {}) {
+  const runner = await startRunner({
+    controlPlaneUrl: baseUrl(),
+    runnerToken: inject('runnerToken'),
+    runnerId: id,
+    waWebSocketUrl: inject('emulatorUrl'),
+    waTrustRoot: inject('emulatorRootPublicKey'),
+    env,
+    log: process.env.E2E_VERBOSE ? undefined : () => {},
+  });
+  started.push(runner);
+  return runner;
+}
+
+/** Runners this file started, in order. */
+export const runnersStarted = () => [...started];
+
+/** Kills every runner this file started (afterAll). */
+export async function stopRunners() {
+  await Promise.all(started.splice(0).map((r) => r.stop(5_000)));
+}
+
+/** The emulator's control API: the phone and its contacts. */
+export async function phone<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${inject('emulatorControlUrl')}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`emulator ${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+let counter = 0;
+/** A fresh phone number per call, so that tests never share an account. */
+export function phoneNumber(): string {
+  counter++;
+  return `1555${String(process.pid % 1000).padStart(3, '0')}${String(counter).padStart(4, '0')}`;
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

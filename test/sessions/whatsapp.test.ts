@@ -1,0 +1,145 @@
+// Real sessions end to end: the Worker in workerd, real runner processes running real Baileys against the
+// WhatsApp Web emulator (acting as the phone and its contacts), observed only through the public API.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeDatabase, expectError, newTenant, uniqueId } from '../harness/api';
+import { eventually, launchRunner, phone, phoneNumber, runnersStarted, stopRunners } from '../harness/whatsapp';
+
+afterAll(async () => {
+  await stopRunners();
+  await closeDatabase();
+});
+
+type Tenant = Awaited<ReturnType<typeof newTenant>>;
+
+async function connection(t: Tenant, id: string) {
+  return (await t.api.get(`/api/connections/${id}`)).body;
+}
+
+/** Creates a connection and links it by scanning its QR with a fresh emulated phone. */
+async function linkedConnection(t: Tenant) {
+  const id = uniqueId('wa');
+  const number = phoneNumber();
+  await phone('POST', '/accounts', { phone: number, name: `Phone ${number}` });
+  expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
+  const qr = await eventually(async () => {
+    const res = await t.api.get(`/api/get-qr/${id}?wait=10`);
+    return res.body.qr_raw ? res.body : undefined;
+  }, 'a QR from the runner');
+  expect(qr.qr).toMatch(/^data:image\/png;base64,/);
+  expect(qr.status).toBe('connecting');
+  await phone('POST', `/accounts/${number}/scan`, { qr: qr.qr_raw });
+  await eventually(async () => (await connection(t, id)).status === 'connected', 'the connection to be connected');
+  return { id, number };
+}
+
+async function inbox(contact: string): Promise<{ id: string; text: string }[]> {
+  return phone('GET', `/contacts/${contact}/inbox`);
+}
+
+describe('WhatsApp sessions through runners', () => {
+  let t: Tenant;
+  let link: { id: string; number: string };
+  const contact = phoneNumber();
+
+  beforeAll(async () => {
+    await launchRunner();
+    t = await newTenant('wa');
+    await phone('POST', '/contacts', { phone: contact, name: 'Alice' });
+    link = await linkedConnection(t);
+  });
+
+  it('links by QR and reports the phone number', async () => {
+    const c = await connection(t, link.id);
+    expect(c).toMatchObject({ status: 'connected', phone_number: `+${link.number}` });
+    expect((await t.api.get(`/api/get-qr/${link.id}`)).body).toMatchObject({ qr: null, status: 'connected' });
+  });
+
+  it('sends a text that the contact decrypts, once, even when the request is retried', async () => {
+    const body = { connection_id: link.id, to: contact, message: 'Hello from Switchboard', client_message_id: `c-${uniqueId()}` };
+    const sent = await t.api.post('/api/send-message', body);
+    expect(sent.status).toBe(200);
+    expect(sent.body).toMatchObject({ status: 'sent', client_message_id: body.client_message_id });
+    const pid = sent.body.provider_message_id;
+    await eventually(async () => (await inbox(contact)).some((m) => m.id === pid && m.text === body.message), 'the contact to decrypt it');
+    const again = await t.api.post('/api/send-message', body);
+    expect(again.body).toEqual(sent.body);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await inbox(contact)).filter((m) => m.text === body.message)).toHaveLength(1);
+  });
+
+  it('tracks delivery and read receipts on the sent message', async () => {
+    const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'receipt me' });
+    const pid = sent.body.provider_message_id;
+    const statusOf = async () =>
+      ((await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[]).find((m) => m.provider_message_id === pid)?.status;
+    await eventually(async () => (await statusOf()) === 'delivered', 'a delivery receipt');
+    await phone('POST', `/contacts/${contact}/receipts`, { ids: [pid], type: 'read' });
+    await eventually(async () => (await statusOf()) === 'read', 'a read receipt');
+  });
+
+  it('receives a message from a contact into history and the chat list', async () => {
+    await phone('POST', `/contacts/${contact}/messages`, { to: link.number, text: 'hi from Alice' });
+    const msg = await eventually(async () => {
+      const list = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
+      return list.find((m) => m.direction === 'inbound' && m.message === 'hi from Alice');
+    }, 'the inbound message');
+    expect(msg).toMatchObject({ chat_id: `${contact}@s.whatsapp.net`, type: 'text', status: 'received' });
+    const chats = (await t.api.get(`/api/chats/${link.id}`)).body as any[];
+    expect(chats.find((c) => c.chat_id === `${contact}@s.whatsapp.net`)).toMatchObject({ last_message: 'hi from Alice' });
+  });
+
+  it('survives its runner being killed: another runner resumes the session without a new QR', async () => {
+    const second = await launchRunner();
+    const first = runnersStarted()[0]!;
+    first.kill('SIGKILL');
+    await phone('POST', `/contacts/${contact}/messages`, { to: link.number, text: 'after the failover' });
+    await eventually(async () => {
+      const list = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
+      return list.some((m) => m.message === 'after the failover');
+    }, 'the message received on the new runner', 60_000);
+    expect((await connection(t, link.id)).status).toBe('connected');
+    expect((await t.api.get(`/api/get-qr/${link.id}?wait=0`)).body.qr).toBeNull();
+    const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'sent from the new runner' });
+    expect(sent.status).toBe(200);
+    await eventually(async () => (await inbox(contact)).some((m) => m.text === 'sent from the new runner'), 'the contact to decrypt it');
+    expect(second.child.exitCode).toBeNull();
+  }, 90_000);
+
+  it('hands sessions off when a runner drains on SIGTERM', async () => {
+    const [, holder] = runnersStarted();
+    await launchRunner();
+    const code = await holder!.stop(30_000);
+    expect(code).toBe(0);
+    await phone('POST', `/contacts/${contact}/messages`, { to: link.number, text: 'after the drain' });
+    await eventually(async () => {
+      const list = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
+      return list.some((m) => m.message === 'after the drain');
+    }, 'the message received after the drain', 60_000);
+  }, 90_000);
+
+  it('logs out: the phone unlinks and the connection is logged_out', async () => {
+    const out = await t.api.post(`/api/connections/${link.id}/logout`);
+    expect(out.status).toBe(200);
+    expect(out.body.status).toBe('logged_out');
+    await eventually(async () => (await connection(t, link.id)).status === 'logged_out', 'logged_out');
+    expectError(await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'x' }), 409, 'connection_not_connected');
+    const account = await phone('GET', `/accounts/${link.number}`);
+    expect(account.devices.filter((d: any) => d.id !== 0)).toHaveLength(0);
+  });
+});
+
+describe('pairing-code login', () => {
+  it('links with the code typed on the phone', async () => {
+    await launchRunner();
+    const t = await newTenant('pair');
+    const id = uniqueId('pair');
+    const number = phoneNumber();
+    await phone('POST', '/accounts', { phone: number, name: 'Pairing phone' });
+    await t.api.post('/api/connections', { connection_id: id });
+    const res = await t.api.post(`/api/connections/${id}/pairing-code`, { phone_number: `+${number}` });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.code).toMatch(/^[A-Z0-9]{8}$/);
+    await phone('POST', `/accounts/${number}/pairing-code`, { code: res.body.code });
+    await eventually(async () => (await t.api.get(`/api/connections/${id}`)).body.status === 'connected', 'connected by pairing code');
+  }, 90_000);
+});
