@@ -47,6 +47,22 @@ describe('auth state', () => {
     expect(s.dirty).toBe(false);
   });
 
+  it('loss bound: a key change is stored within one flush interval, so a kill -9 loses at most that window', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    const s = await load(pk, { flushIntervalMs: 200 });
+    await s.flush();
+    const changedAt = Date.now();
+    await s.state.keys.set({ session: { bound: session(42) } });
+    await cp.until(() => cp.authWrites.find(w => w.data.includes('"bound"')), 2000, 'the key stored');
+    const elapsed = Date.now() - changedAt;
+    expect(elapsed).toBeLessThan(200 + 150);
+    // What the next holder loads after a crash now includes it.
+    cp.epochs.set(pk, 2);
+    const next = await load(pk, { epoch: 2 });
+    expect(await next.state.keys.get('session', ['bound'])).toEqual({ bound: Buffer.from(session(42)) });
+  });
+
   it('snapshot + deltas applied in seq order reproduce the state, including deletions', async () => {
     const pk = randomUUID();
     cp.epochs.set(pk, 1);
