@@ -179,7 +179,7 @@ export class WhatsAppSession {
     const sock = makeWASocket({
       ...(this.opts.waWebSocketUrl ? { waWebSocketUrl: this.opts.waWebSocketUrl } : {}),
       auth: auth.state,
-      logger: logger as never,
+      logger: baileysLogger(logger) as never,
       browser: Browsers.ubuntu('Switchboard'),
       markOnlineOnConnect: false,
       // Recent history only (the initial bootstrap and recent chunks, not a full sync); trimmed per chat in whatsapp-events.
@@ -286,6 +286,12 @@ export class WhatsAppSession {
     await this.opts.auth.delete().catch(err => this.opts.logger.error({ err: (err as Error).message }, 'auth state delete failed'));
   }
 }
+
+/** Baileys logs every handshake step at info; per session that drowns the runner's own logs, so it speaks from warn unless debugging. */
+const baileysLogger = (logger: Logger): Logger => {
+  const verbose = logger.levelVal <= 20; // debug or trace
+  return verbose ? logger.child({ layer: 'baileys' }) : logger.child({ layer: 'baileys' }, { level: logger.levelVal >= 40 ? logger.level : 'warn' });
+};
 
 /** Ends a Baileys socket and waits (briefly) for its close to be processed. */
 const endSocket = async (sock: WASocket): Promise<void> => {
