@@ -77,7 +77,6 @@ export class RemoteAuthState {
   private needsSnapshot = false;
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private closed = false;
 
   private constructor(
     private readonly opts: AuthStateOptions,
@@ -195,7 +194,6 @@ export class RemoteAuthState {
 
   /** Stops the periodic flush (call flush() first to keep pending changes). */
   close(): void {
-    this.closed = true;
     clearInterval(this.timer);
   }
 

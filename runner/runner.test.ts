@@ -168,6 +168,10 @@ describe('runner against the emulator', () => {
     await api('POST', `/accounts/${account.phone}/scan`, { qr: qr.type === 'qr' ? qr.qr : '' });
     await ofEpoch(1, e => e.type === 'connection.status' && e.status === 'connected')(pk);
     await cp.until(() => (cp.auth.has(pk) ? true : undefined), 5000, 'auth stored');
+    // A dropped socket is reconnected (with backoff) on its own.
+    await api('POST', `/accounts/${account.phone}/faults`, { action: 'drop-socket' });
+    await cp.until(() => (cp.eventsOf(pk).filter(e => e.type === 'connection.status' && e.status === 'connected').length === 2 ? true : undefined), 20_000, 'reconnected');
+    expect(cp.eventsOf(pk).some(e => e.type === 'connection.status' && e.status === 'connecting' && e.reason === 'connection_closed')).toBe(true);
     expect(await cp.command('runner-d', pk, { name: 'logout' })).toMatchObject({ ok: true });
     await ofEpoch(1, e => e.type === 'connection.status' && e.status === 'logged_out' && e.reason === 'logged_out')(pk);
     await cp.until(() => (cp.auth.has(pk) ? undefined : true), 5000, 'auth deleted');
