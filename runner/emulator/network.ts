@@ -116,11 +116,23 @@ export class Network {
   /** Hands a stanza to a device now, or queues it for its next login. */
   deliver(account: Account, device: LinkedDevice, node: BinaryNode) {
     const conn = this.online(account, device.id);
-    if (conn) conn.send(node);
-    else {
+    if (conn) {
+      if (node.tag === 'message' && node.attrs.id) conn.unacked.set(node.attrs.id, node);
+      conn.send(node);
+    } else {
       device.offline.push(node);
       this.onChange();
     }
+  }
+
+  /** A connection closed: what it was given but never acked goes back to its device's offline queue. */
+  requeueUnacked(conn: Connection) {
+    if (!conn.account || !conn.device || conn.unacked.size === 0) return;
+    const device = conn.account.devices.get(conn.device.id);
+    if (!device) return;
+    device.offline.unshift(...conn.unacked.values());
+    conn.unacked.clear();
+    this.onChange();
   }
 
   reset() {

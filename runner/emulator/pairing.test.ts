@@ -6,7 +6,7 @@ import { startEmulator, type RunningEmulator } from './emulator.js';
 import { closeCode, connectGateway, control, eventually, linkByQr, memoryAuth, waitForEvent } from './testing.js';
 import { trustEmulatorRoot } from './trust.js';
 
-type AccountView = { phone: string; lid: string; name: string; devices: Array<{ id: number; online: boolean }> };
+type AccountView = { phone: string; lid: string; name: string; devices: Array<{ id: number; online: boolean; queued: number }> };
 type Contact = { phone: string; jid: string };
 
 let emu: RunningEmulator;
@@ -178,11 +178,14 @@ describe('logout and offline delivery', () => {
     sock.end(undefined);
     await closed;
     await api('POST', `/contacts/${frank.phone}/messages`, { to: account.phone, text: 'while you were away', count: 3 });
-    expect((await api<AccountView>('GET', `/accounts/${account.phone}`)).devices[0]).toMatchObject({ online: false, queued: 3 });
+    // At least Frank's three; the phone's initial history sync is queued again too if the socket closed before acking it.
+    const offline = (await api<AccountView>('GET', `/accounts/${account.phone}`)).devices[0]!;
+    expect(offline.online).toBe(false);
+    expect(offline.queued).toBeGreaterThanOrEqual(3);
 
     const again = track(connectGateway(emu.url, auth));
     const texts: string[] = [];
-    again.ev.on('messages.upsert', ({ messages }) => texts.push(...messages.map(m => m.message?.conversation ?? '')));
+    again.ev.on('messages.upsert', ({ messages }) => texts.push(...messages.map(m => m.message?.conversation ?? '').filter(Boolean)));
     await waitForEvent(again, 'connection.update', u => u.connection === 'open');
     await eventually(() => (texts.length >= 3 ? true : undefined));
     expect(texts).toEqual(['while you were away 1', 'while you were away 2', 'while you were away 3']);

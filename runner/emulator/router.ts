@@ -27,13 +27,18 @@ export const makeRouter = (net: Network): StanzaHandler => ({
           conn.send({ tag: 'presence', attrs: { from: node.attrs.to!, type: 'available' } });
         }
         return;
+      case 'ack':
+        // The device has the message: it no longer needs redelivering if the connection drops.
+        if (node.attrs.class === 'message' && node.attrs.id) conn.unacked.delete(node.attrs.id);
+        return;
       default:
-        // ack, chatstate, ib (unified_session, offline_batch), call: nothing to answer.
+        // chatstate, ib (unified_session, offline_batch), call: nothing to answer.
         return;
     }
   },
   onClose(conn) {
     net.connections.delete(conn);
+    net.requeueUnacked(conn);
     for (const [ref, c] of net.qrRefs) if (c === conn) net.qrRefs.delete(ref);
     for (const [phone, req] of net.pairingRequests) if (req.conn === conn) net.pairingRequests.delete(phone);
   },

@@ -37,6 +37,8 @@ export class Connection {
   device?: LinkedDevice;
   registration?: CompanionRegistration;
   closed = false;
+  /** Messages handed to this device and not yet acked by it; requeued if the connection drops (as WhatsApp does). */
+  readonly unacked = new Map<string, BinaryNode>();
 
   constructor(
     private readonly ws: WebSocket,
