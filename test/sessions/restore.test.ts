@@ -90,8 +90,7 @@ it('every linked connection returns after the runners and the Worker restart, wi
       const list = (await api('GET', `/api/messages/${link.id}/${contact}`)).body as any[];
       return list.some((m) => m.message === `back after restart ${link.id}`);
     }, `a message on ${link.id} after the restart`, 60_000);
-    const conn = (await api('GET', `/api/connections/${link.id}`)).body;
-    expect(conn.status).toBe('connected');
+    await eventually(async () => (await api('GET', `/api/connections/${link.id}`)).body.status === 'connected', `${link.id} connected`);
     expect((await api('GET', `/api/get-qr/${link.id}?wait=0`)).body.qr).toBeNull();
   }
 }, 180_000);
