@@ -123,8 +123,10 @@ describe('WhatsApp sessions through runners', () => {
     expect(out.body.status).toBe('logged_out');
     await eventually(async () => (await connection(t, link.id)).status === 'logged_out', 'logged_out');
     expectError(await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'x' }), 409, 'connection_not_connected');
-    const account = await phone('GET', `/accounts/${link.number}`);
-    expect(account.devices.filter((d: any) => d.id !== 0)).toHaveLength(0);
+    await eventually(async () => {
+      const account = await phone('GET', `/accounts/${link.number}`);
+      return account.devices.filter((d: any) => d.id !== 0).length === 0;
+    }, 'the phone to drop the linked device');
   });
 });
 
