@@ -1,0 +1,115 @@
+// Bare Baileys for the baselines: a child process (started by bare.ts with --expose-gc) holding N
+// makeWASocket sessions with in-memory auth, linked to emulator accounts by QR. Driven over IPC, so
+// that its RSS is Baileys' alone. Exits when its parent goes away.
+import type { WASocket } from '@whiskeysockets/baileys';
+import { trustEmulatorRoot } from '../../runner/emulator/trust.js';
+import { closeCode, connectGateway, control, linkByQr, memoryAuth, waitForEvent, type MemoryAuth } from '../../runner/emulator/testing.js';
+import type { BareReply, BareRequest } from './bare.js';
+
+const url = process.env.BENCH_EMULATOR_URL!;
+const controlUrl = process.env.BENCH_EMULATOR_CONTROL_URL!;
+trustEmulatorRoot(process.env.BENCH_EMULATOR_ROOT!);
+const emulator = { url, controlUrl };
+// As the runner opens its sockets: not marked online, no history to wait for.
+const socketOpts = { markOnlineOnConnect: false };
+
+type Session = { phone: string; auth: MemoryAuth; sock: WASocket | undefined };
+const sessions: Session[] = [];
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', (msg: BareRequest) => {
+  void handle(msg).then(
+    (result) => process.send!({ id: msg.id, ok: true, result } satisfies BareReply),
+    (e: Error) => process.send!({ id: msg.id, ok: false, error: e.stack ?? String(e) } satisfies BareReply),
+  );
+});
+process.send!({ id: 0, ok: true, result: 'ready' } satisfies BareReply);
+
+async function mapLimit<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+async function handle(msg: BareRequest): Promise<unknown> {
+  switch (msg.op) {
+    case 'gc': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('run with --expose-gc');
+      gc();
+      await new Promise((r) => setTimeout(r, 200));
+      gc();
+      return process.memoryUsage();
+    }
+    case 'link': {
+      const start = performance.now();
+      const failures: string[] = [];
+      await mapLimit(
+        Array.from({ length: msg.count }, (_, i) => i),
+        msg.concurrency,
+        async () => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              const { phone } = await control<{ phone: string }>(controlUrl, 'POST', '/accounts', { name: 'Bare bench' });
+              const auth = memoryAuth();
+              const { sock } = await linkByQr(emulator, phone, auth, socketOpts);
+              sessions.push({ phone, auth, sock });
+              return;
+            } catch (e) {
+              if (attempt >= 3) return void failures.push((e as Error).message);
+            }
+          }
+        },
+      );
+      return { linked: sessions.length, failures, ms: performance.now() - start };
+    }
+    case 'send': {
+      const sock = sessions[0]?.sock;
+      if (!sock) throw new Error('no open session');
+      const t0 = performance.now();
+      let ackMs = NaN;
+      const id = `BARE${Date.now().toString(16).toUpperCase()}${Math.random().toString(16).slice(2, 10).toUpperCase()}`;
+      const acked = new Promise<void>((resolve) => {
+        const listener = (node: { attrs: { id?: string } }) => {
+          if (node.attrs.id !== id) return;
+          ackMs = performance.now() - t0;
+          sock.ws.off('CB:ack,class:message', listener);
+          resolve();
+        };
+        sock.ws.on('CB:ack,class:message', listener);
+      });
+      await sock.sendMessage(msg.to, { text: msg.text }, { messageId: id });
+      const sendMs = performance.now() - t0;
+      await Promise.race([acked, new Promise((r) => setTimeout(r, 5000))]);
+      return { sendMs, ackMs };
+    }
+    case 'restore': {
+      // Every session re-logs in from its saved creds, at most `concurrency` handshakes at a time (a slot
+      // is held from socket creation until open or close, as the runner's login semaphore does).
+      for (const s of sessions) s.sock?.end(undefined);
+      for (const s of sessions) s.sock = undefined;
+      await new Promise((r) => setTimeout(r, 2000));
+      const start = performance.now();
+      const failures: string[] = [];
+      await mapLimit(sessions, msg.concurrency, async (s) => {
+        for (let attempt = 1; ; attempt++) {
+          const sock = connectGateway(url, s.auth, socketOpts);
+          const update = await waitForEvent(sock, 'connection.update', (u) => u.connection === 'open' || u.connection === 'close', 45_000).catch(
+            (e: Error) => ({ connection: 'close' as const, error: e.message }),
+          );
+          if (update.connection === 'open') return void (s.sock = sock);
+          sock.end(undefined);
+          if (attempt >= 3) return void failures.push(`close ${'lastDisconnect' in update ? closeCode(update) : 'timeout'}`);
+        }
+      });
+      return { opened: sessions.filter((s) => s.sock).length, failures, ms: performance.now() - start };
+    }
+    case 'close': {
+      for (const s of sessions) s.sock?.end(undefined);
+      return sessions.length;
+    }
+  }
+}

@@ -1,0 +1,255 @@
+// The whole path on loopback for the benchmarks: the WhatsApp Web emulator (in this process), Postgres
+// (embedded in a temp dir, or a fresh database on DATABASE_URL's server), the Worker in workerd, a tenant,
+// and runner processes pointed at the emulator. Connections are linked only through the public API, with
+// the emulator's phones scanning the QR. Everything started is registered with the harness for cleanup.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { startEmulator, type RunningEmulator } from '../../runner/emulator/index.js';
+import { control } from '../../runner/emulator/testing.js';
+import { createDatabase, dropDatabase, openDb } from '../../scripts/lib/database.js';
+import { freePort } from '../../scripts/lib/ports.js';
+import { startRunner, type RunnerProcess } from '../../scripts/lib/runner-process.js';
+import { startStack } from '../../scripts/lib/stack.js';
+import { createTenant } from '../../scripts/lib/tenants.js';
+import { mapLimit, rssBytes, sleep, type BenchContext } from './run.js';
+
+export interface BenchStack {
+  url: string;
+  emulator: RunningEmulator;
+  databaseUrl: string;
+  runnerToken: string;
+  apiKey: string;
+  tenantId: string;
+  pool: pg.Pool;
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  phone<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export async function startEmulatorFor(ctx: BenchContext): Promise<RunningEmulator> {
+  const emu = await startEmulator({ port: 0 });
+  ctx.defer('emulator', () => emu.close());
+  return emu;
+}
+
+export async function startBenchStack(ctx: BenchContext, emulator: RunningEmulator): Promise<BenchStack> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
+  await chmod(dataDir, 0o755); // embedded Postgres runs as the postgres user when we are root
+  ctx.defer('temp data dir', () => rm(dataDir, { recursive: true, force: true }));
+  let databaseUrl: string | undefined;
+  const server = process.env.DATABASE_URL;
+  if (server) {
+    const name = `sb_bench_${Date.now()}_${process.pid}`;
+    databaseUrl = await createDatabase(server, name);
+    ctx.defer('bench database', () => dropDatabase(server, name));
+  }
+  const runnerToken = randomBytes(24).toString('base64url');
+  let tenant: { apiKey: string; tenantId: string } | undefined;
+  ctx.log(`starting ${server ? 'a database on DATABASE_URL' : 'embedded Postgres'} and the Worker in workerd`);
+  const stack = await startStack({
+    dataDir,
+    port: await freePort(),
+    databaseUrl,
+    vars: { RUNNER_TOKEN: runnerToken },
+    log: (line) => {
+      if (/error|✘/i.test(line) && !/"level":"(info|warn)"/.test(line)) process.stderr.write(`${line}\n`);
+    },
+    beforeWorker: async (url) => {
+      const db = openDb(url);
+      try {
+        tenant = await createTenant(db, { name: 'bench', email: `bench-${Date.now()}@example.test` });
+      } finally {
+        await db.$client.end();
+      }
+    },
+  });
+  ctx.defer('control plane (Worker, Postgres)', () => stack.stop());
+  const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
+  ctx.defer('database pool', () => pool.end());
+  const api = async <T>(method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${stack.url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${tenant!.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+  return {
+    url: stack.url,
+    emulator,
+    databaseUrl: stack.databaseUrl,
+    runnerToken,
+    apiKey: tenant!.apiKey,
+    tenantId: tenant!.tenantId,
+    pool,
+    api,
+    phone: (method, p, body) => control(emulator.controlUrl, method, p, body),
+  };
+}
+
+export interface BenchRunner extends RunnerProcess {
+  pid: number;
+  inspectorPort: number;
+  rss(): number;
+  /** Full GC in the runner through its inspector (HeapProfiler.collectGarbage), then its VmRSS. */
+  gcRss(): Promise<number>;
+  /** runner_sessions{state} from /metrics. */
+  sessions(): Promise<Record<string, number>>;
+}
+
+/**
+ * A runner process (scripts/lib/runner-process.ts) pointed at the emulator. It runs with --inspect on a
+ * loopback port only so that the benchmark can force a GC before reading RSS, as it does for bare Baileys.
+ */
+export async function startBenchRunner(
+  ctx: BenchContext,
+  stack: BenchStack,
+  opts: { runnerId: string; capacity: number; env?: Record<string, string> },
+): Promise<BenchRunner> {
+  const inspectorPort = await freePort();
+  let lines = 0;
+  const runner = await startRunner({
+    controlPlaneUrl: stack.url,
+    runnerToken: stack.runnerToken,
+    runnerId: opts.runnerId,
+    capacity: opts.capacity,
+    waWebSocketUrl: stack.emulator.url,
+    waTrustRoot: stack.emulator.rootPublicKey,
+    env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}`, ...opts.env },
+    log: (line) => {
+      if (/Debugger (listening|attached|ending)|For help, see|"code":"515"/.test(line)) return;
+      if (++lines <= 20) process.stderr.write(`[runner ${opts.runnerId}] ${line.slice(0, 400)}\n`);
+      else if (lines === 21) process.stderr.write(`[runner ${opts.runnerId}] (further log lines suppressed)\n`);
+    },
+  });
+  ctx.defer(`runner ${opts.runnerId}`, () => runner.stop(3_000));
+  const pid = runner.child.pid!;
+  return {
+    ...runner,
+    pid,
+    inspectorPort,
+    rss: () => rssBytes(pid),
+    gcRss: async () => {
+      await inspectorGc(inspectorPort);
+      await sleep(200);
+      await inspectorGc(inspectorPort);
+      return rssBytes(pid);
+    },
+    sessions: async () => {
+      const text = await (await fetch(`${runner.httpUrl}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^runner_sessions\{state="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+      return out;
+    },
+  };
+}
+
+async function inspectorGc(port: number): Promise<void> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+    ws.on('message', (data) => {
+      if ((JSON.parse(String(data)) as { id?: number }).id === 1) resolve();
+    });
+    ws.once('error', reject);
+    setTimeout(() => reject(new Error('inspector GC timed out')), 30_000);
+  });
+  ws.close();
+}
+
+/** connection_id → status for the bench tenant, read in one query. */
+export async function statuses(stack: BenchStack, changedSince?: Date): Promise<Map<string, string>> {
+  const { rows } = await stack.pool.query<{ connection_id: string; status: string }>(
+    changedSince
+      ? 'select connection_id, status from connections where tenant_id = $1 and status_changed_at >= $2'
+      : 'select connection_id, status from connections where tenant_id = $1',
+    changedSince ? [stack.tenantId, changedSince] : [stack.tenantId],
+  );
+  return new Map(rows.map((r) => [r.connection_id, r.status]));
+}
+
+/** Polls Postgres (one query for all) and resolves waiters once their connection reaches `connected`. */
+class ConnectedWatcher {
+  private waiters = new Map<string, { resolve: () => void; deadline: number; reject: (e: Error) => void }>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private stack: BenchStack) {}
+  wait(id: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiters.set(id, { resolve, reject, deadline: Date.now() + timeoutMs });
+      this.timer ??= setTimeout(() => void this.poll(), 300);
+    });
+  }
+  private async poll() {
+    try {
+      const now = await statuses(this.stack);
+      for (const [id, w] of this.waiters) {
+        if (now.get(id) === 'connected') w.resolve();
+        else if (Date.now() > w.deadline) w.reject(new Error(`${id} not connected in time (status ${now.get(id)})`));
+        else continue;
+        this.waiters.delete(id);
+      }
+    } catch {
+      // retried on the next tick
+    }
+    this.timer = this.waiters.size ? setTimeout(() => void this.poll(), 300) : undefined;
+  }
+}
+
+export interface LinkOutcome {
+  requested: number;
+  linked: string[];
+  failures: string[];
+  ms: number;
+}
+
+/**
+ * Links `count` new connections through the public API: create an emulator phone, POST /api/connections,
+ * GET /api/get-qr (the runner's QR), the phone scans it, wait until the API says `connected`. At most
+ * `concurrency` links are in flight; a link that fails is retried with a fresh QR twice. Stops starting
+ * new links once `budgetMs` has passed (what was linked is reported).
+ */
+export async function linkConnections(
+  ctx: BenchContext,
+  stack: BenchStack,
+  opts: { prefix: string; start: number; count: number; concurrency: number; budgetMs: number },
+): Promise<LinkOutcome> {
+  const watcher = new ConnectedWatcher(stack);
+  const started = Date.now();
+  const linked: string[] = [];
+  const failures: string[] = [];
+  let lastReport = started;
+  const ids = Array.from({ length: opts.count }, (_, i) => `${opts.prefix}-${opts.start + i}`);
+  await mapLimit(ids, opts.concurrency, async (id) => {
+    if (Date.now() - started > opts.budgetMs) return void failures.push(`${id}: time budget spent before it started`);
+    try {
+      const { phone } = await stack.phone<{ phone: string }>('POST', '/accounts', { name: id });
+      const created = await stack.api('POST', '/api/connections', { connection_id: id });
+      if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const qr = await stack.api<{ qr_raw: string | null; status: string }>('GET', `/api/get-qr/${id}?wait=25`);
+          if (qr.body.status === 'connected') break;
+          if (!qr.body.qr_raw) throw new Error(`no QR within 25 s (status ${qr.body.status}, http ${qr.status})`);
+          await stack.phone('POST', `/accounts/${phone}/scan`, { qr: qr.body.qr_raw });
+          await watcher.wait(id, 60_000);
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+        }
+      }
+      linked.push(id);
+    } catch (e) {
+      failures.push(`${id}: ${(e as Error).message}`);
+    }
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      ctx.log(`  linking: ${linked.length}/${opts.count} connected, ${failures.length} failed`);
+    }
+  });
+  return { requested: opts.count, linked, failures, ms: Date.now() - started };
+}
