@@ -34,7 +34,8 @@ export async function startBare(emulator: { url: string; controlUrl: string; roo
       BENCH_EMULATOR_CONTROL_URL: emulator.controlUrl,
       BENCH_EMULATOR_ROOT: emulator.rootPublicKey,
     },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // stdout: libsignal console.logs every session it closes; errors come back over IPC or on stderr.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let nextId = 1;

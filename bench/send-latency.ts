@@ -1,0 +1,105 @@
+// Send latency through the whole path on loopback: POST /api/send-message → Worker → Scheduler DO →
+// runner → Baileys → emulator, until the API answers; beside a bare `sock.sendMessage` on its own Baileys
+// session against the same emulator, in the same run. Sends are sequential and interleaved (one bare, one
+// through the API) so that both see the same machine load. Goal: API p50 under bare p50 + 15 ms.
+import { startBare } from './lib/bare.js';
+import { envNumber, runBench, summarize } from './lib/run.js';
+import { linkConnections, startBenchRunner, startBenchStack, startEmulatorFor } from './lib/stack.js';
+
+const SENDS = envNumber('BENCH_SENDS', 300);
+const WARMUP = envNumber('BENCH_WARMUP', 30);
+const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MIN', 10) * 60_000;
+
+await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
+  const emulator = await startEmulatorFor(ctx);
+  const bare = await startBare(emulator);
+  ctx.defer('bare Baileys child', () => bare.stop());
+  const bareLink = await bare.call<{ linked: number }>({ op: 'link', count: 1, concurrency: 1 });
+  if (bareLink.linked !== 1) throw new Error('bare Baileys session did not link');
+
+  const stack = await startBenchStack(ctx, emulator);
+  const runner = await startBenchRunner(ctx, stack, { runnerId: 'bench-send', capacity: 10 });
+  const link = await linkConnections(ctx, stack, { prefix: 'send', start: 0, count: 1, concurrency: 1, budgetMs: 120_000 });
+  if (link.linked.length !== 1) throw new Error(`the connection did not link: ${link.failures.join('; ')}`);
+  const connectionId = link.linked[0]!;
+  ctx.log(`linked ${connectionId} on runner ${runner.id}; bare session ready`);
+
+  const apiContact = await stack.phone<{ phone: string; jid: string }>('POST', '/contacts', { name: 'API contact' });
+  const bareContact = await stack.phone<{ phone: string; jid: string }>('POST', '/contacts', { name: 'Bare contact' });
+
+  const sendApi = async (text: string) => {
+    const t0 = performance.now();
+    const res = await stack.api('POST', '/api/send-message', { connection_id: connectionId, to: apiContact.phone, message: text });
+    const ms = performance.now() - t0;
+    if (res.status !== 200) throw new Error(`send-message: ${res.status} ${JSON.stringify(res.body)}`);
+    return ms;
+  };
+  // Reference: the cheapest authenticated API call (API key check + one connection read) on the same path.
+  const readApi = async () => {
+    const t0 = performance.now();
+    const res = await stack.api('GET', `/api/connections/${connectionId}`);
+    if (res.status !== 200) throw new Error(`get connection: ${res.status}`);
+    return performance.now() - t0;
+  };
+  const sendBare = (text: string) => bare.call<{ sendMs: number; ackMs: number }>({ op: 'send', to: bareContact.jid, text }, 30_000);
+
+  // Warm-up: Signal sessions with the contacts, device lookups, connection pools, JIT.
+  for (let i = 0; i < WARMUP; i++) {
+    await sendBare(`warmup ${i}`);
+    await sendApi(`warmup ${i}`);
+  }
+  ctx.log(`warm-up done (${WARMUP} each); measuring ${SENDS} sequential sends each, interleaved`);
+  const api: number[] = [];
+  const bareSend: number[] = [];
+  const bareAck: number[] = [];
+  const reads: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < SENDS; i++) {
+    const b = await sendBare(`bare ${i}`);
+    bareSend.push(b.sendMs);
+    if (Number.isFinite(b.ackMs)) bareAck.push(b.ackMs);
+    api.push(await sendApi(`api ${i}`));
+    reads.push(await readApi());
+  }
+  const measureSeconds = Math.round((performance.now() - started) / 100) / 10;
+
+  // The contacts must really have decrypted what was sent (a figure for messages that went nowhere is worthless).
+  const inbox = async (phone: string) => (await stack.phone<{ text: string }[]>('GET', `/contacts/${phone}/inbox`)).length;
+  await new Promise((r) => setTimeout(r, 2000));
+  const delivered = { api: await inbox(apiContact.phone), bare: await inbox(bareContact.phone), expectedEach: WARMUP + SENDS };
+  if (delivered.api < WARMUP + SENDS || delivered.bare < WARMUP + SENDS) {
+    ctx.note(`contacts decrypted fewer messages than sent: ${JSON.stringify(delivered)}`);
+  }
+
+  const apiStats = summarize(api);
+  const sendStats = summarize(bareSend);
+  const ackStats = summarize(bareAck);
+  const readStats = summarize(reads);
+  const overhead = Math.round((apiStats.p50 - sendStats.p50) * 100) / 100;
+  const overheadVsAck = Math.round((apiStats.p50 - ackStats.p50) * 100) / 100;
+  const fmt = (s: ReturnType<typeof summarize>) => `p50 ${s.p50}  p90 ${s.p90}  p99 ${s.p99}  max ${s.max} ms`;
+  return {
+    parameters: { sends: SENDS, warmup: WARMUP, order: 'sequential, bare and API interleaved' },
+    figures: {
+      api: { path: 'POST /api/send-message → Worker → Scheduler DO → runner → Baileys sendMessage → HTTP 200', ms: apiStats },
+      bareSendMessage: { path: 'await sock.sendMessage() in a bare Baileys process', ms: sendStats },
+      bareServerAck: { path: 'sock.sendMessage() until the emulator’s <ack class="message"> arrives', ms: ackStats },
+      apiReadReference: { path: 'GET /api/connections/:id (auth + one read; per-request Postgres connection)', ms: readStats },
+      overheadP50Ms: overhead,
+      overheadP50VsServerAckMs: overheadVsAck,
+      goal: 'API p50 − bare sendMessage p50 < 15 ms',
+      goalMet: overhead < 15,
+      delivered,
+      measureSeconds,
+    },
+    summary: [
+      `${SENDS} sequential sends each after ${WARMUP} warm-up, interleaved (${measureSeconds} s)`,
+      `API (whole path)       ${fmt(apiStats)}`,
+      `bare sendMessage       ${fmt(sendStats)}`,
+      `bare until server ack  ${fmt(ackStats)}`,
+      `reference GET /api/connections/:id  ${fmt(readStats)}`,
+      `overhead at p50: ${overhead} ms over bare sendMessage (${overheadVsAck} ms over the server ack); goal < 15 ms → ${overhead < 15 ? 'met' : 'NOT met'}`,
+      `decrypted by the contacts: API ${delivered.api}, bare ${delivered.bare} (of ${delivered.expectedEach} each)`,
+    ],
+  };
+});
