@@ -34,6 +34,8 @@ export async function startRunner(opts: RunnerOptions): Promise<RunnerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'runner/main.ts')], {
     cwd: ROOT,
+    // Its own process group: a terminal's Ctrl-C reaches only the parent, which then drains it once.
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,

@@ -30,10 +30,18 @@ export function openDb(env: DbEnv): { db: Db; close: () => Promise<void> } {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not configured');
   configureDriver(env.NEON_WS_PROXY ?? '');
   const pool = new Pool({ connectionString: env.DATABASE_URL, max: 4 });
-  // Emitted for idle connections that drop (e.g. when workerd tears the request's sockets down); a query
-  // that fails throws into its caller instead, so this is a warning, not an error.
-  pool.on('error', (e: unknown) =>
-    console.warn(JSON.stringify({ level: 'warn', msg: 'idle postgres connection dropped', error: e instanceof Error ? e.message : (e as { message?: string })?.message ?? String(e) })),
-  );
-  return { db: drizzle(pool, { schema }), close: () => pool.end() };
+  let closing = false;
+  // Emitted for idle connections that drop. Closing the pool makes workerd report its sockets as lost,
+  // which is expected then; before that it is worth a warning (a query that fails throws to its caller).
+  pool.on('error', (e: unknown) => {
+    if (closing) return;
+    console.warn(JSON.stringify({ level: 'warn', msg: 'idle postgres connection dropped', error: e instanceof Error ? e.message : (e as { message?: string })?.message ?? String(e) }));
+  });
+  return {
+    db: drizzle(pool, { schema }),
+    close: () => {
+      closing = true;
+      return pool.end();
+    },
+  };
 }
