@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forEachLine } from './lines';
 import { freePort } from './ports';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -51,18 +52,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunnerProcess> {
     },
   });
   const log = opts.log ?? ((line: string) => process.stderr.write(`[runner ${opts.runnerId}] ${line}\n`));
-  for (const stream of [child.stdout, child.stderr]) {
-    let buf = '';
-    stream?.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trimEnd();
-        buf = buf.slice(nl + 1);
-        if (line) log(line);
-      }
-    });
-  }
+  forEachLine([child.stdout, child.stderr], log);
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   let gone = false;
   void exited.then(() => (gone = true));

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forEachLine } from './lines';
 import { freePort } from './ports';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -57,18 +58,9 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
     },
   });
   const log = opts.log ?? ((line: string) => process.stderr.write(`[worker] ${line}\n`));
-  for (const stream of [child.stdout, child.stderr]) {
-    let buf = '';
-    stream?.on('data', (chunk: Buffer) => {
-      buf += chunk.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trimEnd();
-        buf = buf.slice(nl + 1);
-        if (line && !NOISE.test(line)) log(line);
-      }
-    });
-  }
+  forEachLine([child.stdout, child.stderr], (line) => {
+    if (!NOISE.test(line)) log(line);
+  });
 
   const url = `http://127.0.0.1:${opts.port}`;
   let exited = false;
