@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rssBytes } from './run.js';
+import { rssBytes, trackChild } from './run.js';
 
 export type BareRequest = { id: number } & (
   | { op: 'gc' }
@@ -37,6 +37,8 @@ export async function startBare(emulator: { url: string; controlUrl: string; roo
     // stdout: libsignal console.logs every session it closes; errors come back over IPC or on stderr.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
+  trackChild(child.pid);
+  child.on('error', () => undefined); // a send to a child that is gone; the exit handler reports it
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   let nextId = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -68,6 +70,7 @@ export async function startBare(emulator: { url: string; controlUrl: string; roo
         resolve: (v) => (clearTimeout(timer), resolve(v as T)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
+      if (!child.connected) return reject(new Error('bare child is gone'));
       child.send({ ...req, id });
     });
   return {

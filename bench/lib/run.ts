@@ -28,6 +28,21 @@ export function machine() {
   };
 }
 
+/** Child processes started by the benchmark: SIGKILLed on exit whatever happened (a last resort). */
+const childPids = new Set<number>();
+export function trackChild(pid: number | undefined) {
+  if (pid) childPids.add(pid);
+}
+process.on('exit', () => {
+  for (const pid of childPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function envNumber(name: string, fallback: number): number {

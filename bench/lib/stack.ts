@@ -15,7 +15,7 @@ import { freePort } from '../../scripts/lib/ports.js';
 import { startRunner, type RunnerProcess } from '../../scripts/lib/runner-process.js';
 import { startStack } from '../../scripts/lib/stack.js';
 import { createTenant } from '../../scripts/lib/tenants.js';
-import { mapLimit, rssBytes, sleep, type BenchContext } from './run.js';
+import { mapLimit, rssBytes, sleep, trackChild, type BenchContext } from './run.js';
 
 export interface BenchStack {
   url: string;
@@ -68,6 +68,7 @@ export async function startBenchStack(ctx: BenchContext, emulator: RunningEmulat
   });
   ctx.defer('control plane (Worker, Postgres)', () => stack.stop());
   const pool = new pg.Pool({ connectionString: stack.databaseUrl, max: 2 });
+  pool.on('error', () => undefined); // idle clients dropped when Postgres stops during cleanup
   ctx.defer('database pool', () => pool.end());
   const api = async <T>(method: string, p: string, body?: unknown) => {
     const res = await fetch(`${stack.url}${p}`, {
@@ -126,8 +127,9 @@ export async function startBenchRunner(
       else if (lines === 21) process.stderr.write(`[runner ${opts.runnerId}] (further log lines suppressed)\n`);
     },
   });
-  ctx.defer(`runner ${opts.runnerId}`, () => runner.stop(3_000));
   const pid = runner.child.pid!;
+  trackChild(pid);
+  ctx.defer(`runner ${opts.runnerId}`, () => runner.stop(2_000));
   return {
     ...runner,
     pid,
