@@ -8,7 +8,7 @@ import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
 import { findOutbound, isResendable, markOutbound, providerIdFor, recordOutbound } from '../data/outbound';
 import { ApiError } from '../http/errors';
-import { schedulerOf } from '../scheduler/client';
+import { runCommand } from '../scheduler/client';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import { chatIdOf, toJid } from '../lib/recipient';
 
@@ -67,7 +67,8 @@ export const messageRoutes = newRouter()
           providerMessageId,
         }));
       if (!isResendable(row.status)) return c.json(answer(row.providerMessageId), 200);
-      const outcome = await schedulerOf(c.env).command(
+      const outcome = await runCommand(
+        c.env,
         connection.id,
         { name: 'send', to: jid, text: body.message, message_id: row.providerMessageId! },
         Number(c.env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS,

@@ -5,7 +5,8 @@ import { getConnection, markLoggedOut, requestStart, toConnection } from '../dat
 import { ApiError } from '../http/errors';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import { AuthStore } from '../internal/auth-store';
-import { schedulerOf } from '../scheduler/client';
+import { runCommand, schedulerOf } from '../scheduler/client';
+import type { Command } from '../../protocol/runner';
 import type { CommandOutcome } from '../scheduler/scheduler';
 import type { Env } from '../env';
 
@@ -32,11 +33,11 @@ const PairingCode = z
   .meta({ id: 'PairingCode' });
 
 /** Retries a command while the session is still being placed or opened. */
-async function commandWhenReady(env: Env, connectionPk: string, command: Parameters<ReturnType<typeof schedulerOf>['command']>[1]) {
+async function commandWhenReady(env: Env, connectionPk: string, command: Command) {
   const deadline = Date.now() + PICKUP_TIMEOUT_MS;
   let last: CommandOutcome;
   do {
-    last = await schedulerOf(env).command(connectionPk, command, 15_000);
+    last = await runCommand(env, connectionPk, command, 15_000);
     if (last.ok || !['no_runner', 'not_connected', 'not_holding_lease'].includes(last.error.code)) return last;
     await new Promise((r) => setTimeout(r, 500));
   } while (Date.now() < deadline);
@@ -84,7 +85,7 @@ export const sessionControlRoutes = newRouter()
       const db = c.get('db');
       const tenantId = c.get('principal').tenantId;
       const row = await getConnection(db, tenantId, connection_id);
-      const outcome = await schedulerOf(c.env).command(row.id, { name: 'logout' }, 20_000);
+      const outcome = await runCommand(c.env, row.id, { name: 'logout' }, 20_000);
       if (!outcome.ok && outcome.error.code === 'timeout') throw new ApiError(504, 'runner_timeout', outcome.error.message);
       // Whatever the runner managed, the stored session is gone and the connection stays stopped.
       await markLoggedOut(db, row.id);
@@ -107,7 +108,7 @@ export const sessionControlRoutes = newRouter()
       const { connection_id } = c.req.valid('param');
       const db = c.get('db');
       const row = await requestStart(db, c.get('principal').tenantId, connection_id);
-      const outcome = await schedulerOf(c.env).command(row.id, { name: 'restart' }, 15_000);
+      const outcome = await runCommand(c.env, row.id, { name: 'restart' }, 15_000);
       if (!outcome.ok) await schedulerOf(c.env).poke();
       return c.json(toConnection(row), 200);
     },
