@@ -48,6 +48,8 @@ export type WhatsAppSessionOptions = {
 };
 
 const SENT_MEMORY = 2000;
+/** How long a send waits for WhatsApp's server ack before answering `timeout` (outcome unknown). */
+const SERVER_ACK_TIMEOUT_MS = 10_000;
 const LOGIN_SLOT_MAX_MS = 45_000;
 
 export class WhatsAppSession {
@@ -59,6 +61,8 @@ export class WhatsAppSession {
   private qrCount = 0;
   private releaseSlot: (() => void) | undefined;
   private sent = new Map<string, Promise<{ provider_message_id: string; timestamp: string }>>();
+  /** Sends waiting for WhatsApp's <ack class="message">, by message id. */
+  private readonly serverAcks = new Map<string, (error?: string) => void>();
   private stateWaiters: Array<{ test: (s: SessionState) => boolean; resolve: () => void }> = [];
   private loggedOutHandled: Promise<void> | undefined;
 
@@ -99,8 +103,15 @@ export class WhatsAppSession {
     const sock = this.sock;
     if (!sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
     const sending = (async () => {
-      const msg = await sock.sendMessage(jid, { text }, { messageId });
+      // Registered before sending: the ack can come back before sendMessage resolves.
+      const acked = this.serverAck(messageId);
+      const msg = await sock.sendMessage(jid, { text }, { messageId }).catch((err: unknown) => {
+        this.serverAcks.delete(messageId);
+        throw err;
+      });
       if (!msg?.key.id) throw new CommandError('send_failed', 'Baileys returned no message');
+      // The API promises the id once WhatsApp has the message, not merely once it left the socket.
+      await acked;
       this.opts.metrics?.messagesOut.inc();
       const seconds = Number(msg.messageTimestamp ?? 0);
       return { provider_message_id: msg.key.id, timestamp: new Date(seconds > 0 ? seconds * 1000 : Date.now()).toISOString() };
@@ -115,6 +126,21 @@ export class WhatsAppSession {
       if (err instanceof CommandError) throw err;
       throw new CommandError('send_failed', (err as Error).message);
     }
+  }
+
+  private serverAck(messageId: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.serverAcks.delete(messageId);
+        reject(new CommandError('timeout', `no server ack within ${SERVER_ACK_TIMEOUT_MS} ms`));
+      }, SERVER_ACK_TIMEOUT_MS);
+      this.serverAcks.set(messageId, (error) => {
+        clearTimeout(timer);
+        this.serverAcks.delete(messageId);
+        if (error) reject(new CommandError('send_failed', `WhatsApp refused the message (error ${error})`));
+        else resolve();
+      });
+    });
   }
 
   async pairingCode(phoneNumber: string): Promise<string> {
@@ -229,6 +255,7 @@ export class WhatsAppSession {
     // Baileys emits no update for a successful server ack; we report it as 'sent'.
     sock.ws.on('CB:ack,class:message', (node: { attrs: { id?: string; from?: string; error?: string } }) => {
       if (!current()) return;
+      if (node.attrs.id) this.serverAcks.get(node.attrs.id)?.(node.attrs.error);
       const event = ackEvent(node.attrs);
       if (event) this.opts.emit([event]);
     });

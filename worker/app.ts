@@ -20,14 +20,18 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
 const INTERNAL_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-/** One request-scoped Postgres pool, closed once the response is out. */
+/** One request-scoped Postgres pool, closed once the response is out and background writes are done. */
 const withDb = createMiddleware<AppEnv>(async (c, next) => {
   const { db, close } = openDb(c.env);
+  const background: Promise<unknown>[] = [];
   c.set('db', db);
+  c.set('afterResponse', (work) => {
+    background.push(work.catch((e) => console.error(JSON.stringify({ level: 'error', msg: 'background write failed', error: String(e) }))));
+  });
   try {
     await next();
   } finally {
-    c.executionCtx.waitUntil(close().catch(() => {}));
+    c.executionCtx.waitUntil(Promise.allSettled(background).then(() => close().catch(() => {})));
   }
 });
 

@@ -88,6 +88,8 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
 /** A <receipt> from a gateway device (delivery / read of a contact's message). */
 export const acceptGatewayReceipt = async (net: Network, conn: Connection, node: BinaryNode) => {
   const ids = [node.attrs.id!, ...children(getBinaryNodeChild(node, 'list')).map(i => i.attrs.id!)];
+  // A receipt (delivery, read, retry, peer…) also tells the server the device has the message: no redelivery.
+  for (const id of ids) conn.unacked.delete(id);
   const owner = net.resolve(node.attrs.to ?? '');
   if (owner?.kind === 'contact' && node.attrs.type === 'retry') {
     // The device could not decrypt: start a fresh session with it and send the message again.

@@ -25,12 +25,29 @@ describe('delivery bookkeeping', () => {
     net.deliver(account, device, message('A'));
     net.deliver(account, device, message('B'));
     expect(sent.map((n) => n.attrs.id)).toEqual(['A', 'B']);
-    conn.unacked.delete('A'); // the device acked A only
+    conn.unacked.delete('A'); // the device acked (or sent a receipt for) A only
 
     (conn as { closed: boolean }).closed = true;
     net.connections.delete(conn);
     net.requeueUnacked(conn);
     net.deliver(account, device, message('C'));
     expect(device.offline.map((n) => n.attrs.id)).toEqual(['B', 'C']);
+  });
+});
+
+describe('receipts from the device', () => {
+  it('a receipt for a delivered message counts as its ack: it is not redelivered after a drop', async () => {
+    const { acceptGatewayReceipt } = await import('./messaging.js');
+    const net = new Network();
+    const account = net.createAccount();
+    const device = { id: 1, offline: [] as BinaryNode[] } as unknown as LinkedDevice;
+    account.devices.set(1, device);
+    const { conn } = liveConnection(net, device, account);
+    net.deliver(account, device, message('R1'));
+    net.deliver(account, device, message('R2'));
+    await acceptGatewayReceipt(net, conn, { tag: 'receipt', attrs: { id: 'R1', to: '' } });
+    net.connections.delete(conn);
+    net.requeueUnacked(conn);
+    expect(device.offline.map((n) => n.attrs.id)).toEqual(['R2']);
   });
 });

@@ -55,7 +55,21 @@ export async function startRunner(opts: RunnerOptions): Promise<RunnerProcess> {
   forEachLine([child.stdout, child.stderr], log);
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   let gone = false;
-  void exited.then(() => (gone = true));
+  // If this process exits without stopping the runner, do not leave it behind.
+  const killOnExit = () => {
+    if (!gone && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killOnExit);
+  void exited.then(() => {
+    gone = true;
+    process.off('exit', killOnExit);
+  });
   const httpUrl = `http://127.0.0.1:${port}`;
   const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
     if (!gone) child.kill(signal);

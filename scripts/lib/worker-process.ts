@@ -64,9 +64,22 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
 
   const url = `http://127.0.0.1:${opts.port}`;
   let exited = false;
+  // Last resort when this process exits without stopping us (e.g. a library's exit hook called
+  // process.exit on SIGTERM first): never leave workerd running on its own.
+  const killOnExit = () => {
+    if (!exited && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killOnExit);
   const exit = new Promise<void>((resolve) =>
     child.once('exit', () => {
       exited = true;
+      process.off('exit', killOnExit);
       resolve();
     }),
   );

@@ -223,8 +223,12 @@ describe('sending through the lease holder', () => {
     expect(sent).toHaveLength(1);
     expect(a.commands()[0]!.command).toMatchObject({ name: 'send', to: '923001234567@s.whatsapp.net', text: 'Hello from API!' });
 
-    const history = await t.api.get(`/api/messages/${id}/923001234567`);
-    expect(history.body[0]).toMatchObject({ direction: 'outbound', client_message_id: 'msg-001', provider_message_id: sent[0], status: 'sent' });
+    const stored = await eventuallyApi(async () => {
+      const row = (await t.api.get(`/api/messages/${id}/923001234567`)).body[0];
+      return row?.status === 'sent' ? row : undefined;
+    });
+    expect(stored).toMatchObject({ direction: 'outbound', client_message_id: 'msg-001', provider_message_id: sent[0] });
+    expect(first.headers.get('server-timing')).toMatch(/db;dur=\d+, runner;dur=\d+/);
 
     // Without a client id every request is a new message.
     const other = await t.api.post('/api/send-message', { connection_id: id, to: '923001234567', message: 'again' });

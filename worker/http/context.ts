@@ -16,5 +16,7 @@ export interface AppEnv {
   Variables: {
     db: Db;
     principal: Principal;
+    /** Runs database work after the response, before the request's pool closes. */
+    afterResponse: (work: Promise<unknown>) => void;
   };
 }
