@@ -54,6 +54,8 @@ export async function startBenchStack(ctx: BenchContext, emulator: RunningEmulat
     port: await freePort(),
     databaseUrl,
     vars: { RUNNER_TOKEN: runnerToken },
+    // One prebuilt bundle: no esbuild watcher (it died under linking load) and no reloads mid-run.
+    prebuilt: true,
     log: (line) => {
       if (/error|✘/i.test(line) && !/"level":"(info|warn)"/.test(line)) process.stderr.write(`${line}\n`);
     },

@@ -33,6 +33,8 @@ export interface StackOptions {
   beforeWorker?: (databaseUrl: string) => Promise<void>;
   /** How many runner processes to start (0: none; tests start their own). */
   runners?: number;
+  /** Serve one prebuilt bundle instead of watching the sources (tests, benchmarks). */
+  prebuilt?: boolean;
   /** Run a WhatsApp Web emulator and point the runners at it instead of WhatsApp. */
   sandbox?: { port: number; dataFile?: string };
 }
@@ -64,6 +66,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       port: opts.port,
       persistTo: path.join(opts.dataDir, 'wrangler'),
       vars: { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address, RUNNER_TOKEN: runnerToken, ...opts.vars },
+      prebuilt: opts.prebuilt,
       log: opts.log ? (l) => opts.log!(`[worker] ${l}`) : undefined,
     });
     stops.push(worker.stop);

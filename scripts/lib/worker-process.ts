@@ -1,7 +1,7 @@
 // Runs the Worker locally in workerd through `wrangler dev` (Durable Objects, Queues and R2 simulated
 // by workerd, state kept in `persistTo`), in its own process group so that stopping it also stops the
 // workerd and esbuild children wrangler spawns.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forEachLine } from './lines';
@@ -21,15 +21,40 @@ export interface WorkerOptions {
   port: number;
   persistTo: string;
   vars: Record<string, string>;
+  /**
+   * Bundle the Worker once and serve that bundle (`wrangler dev --no-bundle`) instead of watching the
+   * sources: tests and benchmarks then run exactly one build, unaffected by edits made while they run,
+   * and without wrangler's esbuild watcher (seen to die under load with "all goroutines are asleep").
+   */
+  prebuilt?: boolean;
   /** Where wrangler's output goes; defaults to this process's stdio. */
   log?: (line: string) => void;
   readyTimeoutMs?: number;
 }
 
+const WRANGLER = path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js');
+
+/** Bundles the Worker as `wrangler deploy` would, without deploying. */
+function bundleWorker(outdir: string): void {
+  const result = spawnSync(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', outdir, '--config', path.join(ROOT, 'wrangler.toml')], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`bundling the Worker failed:\n${result.stdout}\n${result.stderr}`);
+}
+
 export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
+  const entry: string[] = [];
+  if (opts.prebuilt) {
+    const outdir = path.join(opts.persistTo, 'bundle');
+    bundleWorker(outdir);
+    entry.push(path.join(outdir, 'index.js'), '--no-bundle');
+  }
   const args = [
-    path.join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
+    WRANGLER,
     'dev',
+    ...entry,
     '--config',
     path.join(ROOT, 'wrangler.toml'),
     '--ip',

@@ -56,6 +56,7 @@ export default async function setup(project: TestProject) {
     port: await freePort(),
     databaseUrl,
     vars: { MAX_BODY_BYTES: String(128 * 1024), RUNNER_TOKEN: runnerToken, ...TEST_SCHEDULER_VARS },
+    prebuilt: true,
     log: (line) => {
       if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
     },

@@ -24,6 +24,7 @@ async function controlPlane(dataDir: string, port: number): Promise<Stack> {
     port,
     databaseUrl: inject('databaseUrl'),
     vars: { RUNNER_TOKEN: inject('runnerToken'), ...TEST_SCHEDULER_VARS },
+    prebuilt: true,
     log: process.env.E2E_VERBOSE ? undefined : () => {},
   });
   cleanups.push(() => stack.stop());
