@@ -49,11 +49,14 @@ type Lease = {
 export class Sessions {
   private leases = new Map<string, Lease>();
   private readonly logins: Semaphore;
+  /** Auth-state loads in flight: a restore of hundreds of leases must not hit the control plane all at once. */
+  private readonly authLoads: Semaphore;
   private draining = false;
   private emptyWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: SessionsOptions) {
     this.logins = new Semaphore(opts.maxConcurrentLogins ?? 8);
+    this.authLoads = new Semaphore(2 * (opts.maxConcurrentLogins ?? 8));
     if (opts.metrics) opts.metrics.sessionSource.count = () => this.countByState();
   }
 
@@ -193,6 +196,7 @@ export class Sessions {
     const log = this.opts.logger.child({ connection_pk: lease.pk, connection_id: lease.connectionId });
     for (let attempt = 0; ; attempt++) {
       if (lease.stopping || lease.lost) return;
+      const loadSlot = await this.authLoads.acquire();
       try {
         lease.auth = await RemoteAuthState.load({
           controlPlaneUrl: this.opts.controlPlaneUrl,
@@ -208,9 +212,12 @@ export class Sessions {
         });
         break;
       } catch (err) {
+        loadSlot();
         if (err instanceof StaleEpochError) return this.leaseLost(lease.pk, lease.epoch);
         log.warn({ err: (err as Error).message, attempt }, 'auth state load failed, retrying');
         await sleep(backoffMs(attempt, 500, 30_000) + 50);
+      } finally {
+        loadSlot();
       }
     }
     if (lease.stopping || lease.lost) {

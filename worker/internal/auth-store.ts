@@ -6,6 +6,7 @@ const prefix = (pk: string) => `auth/${pk}/`;
 const snapshotKey = (pk: string) => `${prefix(pk)}snapshot`;
 const deltaKey = (pk: string, seq: number) => `${prefix(pk)}delta/${String(seq).padStart(12, '0')}`;
 const seqOfDelta = (key: string) => Number(key.slice(key.lastIndexOf('/') + 1));
+const DELTA_READ_CONCURRENCY = 8;
 
 export class AuthStore {
   private keyPromise?: Promise<CryptoKey | undefined>;
@@ -18,12 +19,14 @@ export class AuthStore {
   async load(pk: string): Promise<AuthStateDump | undefined> {
     const snap = await this.bucket.get(snapshotKey(pk));
     const snapshot = snap ? { seq: Number(snap.customMetadata?.seq ?? 0), data: await this.decode(snap) } : null;
+    const wanted = (await this.keys(`${prefix(pk)}delta/`)).filter((key) => !snapshot || seqOfDelta(key) > snapshot.seq);
     const deltas: { seq: number; data: string }[] = [];
-    for (const key of await this.keys(`${prefix(pk)}delta/`)) {
-      const seq = seqOfDelta(key);
-      if (snapshot && seq <= snapshot.seq) continue;
-      const obj = await this.bucket.get(key);
-      if (obj) deltas.push({ seq, data: await this.decode(obj) });
+    // Fetched a few at a time rather than one by one: a restore reads many sessions' logs at once.
+    for (let i = 0; i < wanted.length; i += DELTA_READ_CONCURRENCY) {
+      const objects = await Promise.all(wanted.slice(i, i + DELTA_READ_CONCURRENCY).map((key) => this.bucket.get(key)));
+      for (const [j, obj] of objects.entries()) {
+        if (obj) deltas.push({ seq: seqOfDelta(wanted[i + j]!), data: await this.decode(obj) });
+      }
     }
     if (!snapshot && deltas.length === 0) return undefined;
     deltas.sort((a, b) => a.seq - b.seq);
