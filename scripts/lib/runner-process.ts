@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forEachLine } from './lines';
+import { killGroupOnExit } from './process-group';
 import { freePort } from './ports';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,21 +56,8 @@ export async function startRunner(opts: RunnerOptions): Promise<RunnerProcess> {
   forEachLine([child.stdout, child.stderr], log);
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   let gone = false;
-  // If this process exits without stopping the runner, do not leave it behind.
-  const killOnExit = () => {
-    if (!gone && child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.once('exit', killOnExit);
-  void exited.then(() => {
-    gone = true;
-    process.off('exit', killOnExit);
-  });
+  killGroupOnExit(child);
+  void exited.then(() => (gone = true));
   const httpUrl = `http://127.0.0.1:${port}`;
   const kill = (signal: NodeJS.Signals = 'SIGTERM') => {
     if (!gone) child.kill(signal);

@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forEachLine } from './lines';
+import { killGroupOnExit, signalGroup } from './process-group';
 import { freePort } from './ports';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -89,39 +90,18 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
 
   const url = `http://127.0.0.1:${opts.port}`;
   let exited = false;
-  // Last resort when this process exits without stopping us (e.g. a library's exit hook called
-  // process.exit on SIGTERM first): never leave workerd running on its own.
-  const killOnExit = () => {
-    if (!exited && child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  };
-  process.once('exit', killOnExit);
+  killGroupOnExit(child);
   const exit = new Promise<void>((resolve) =>
     child.once('exit', () => {
       exited = true;
-      process.off('exit', killOnExit);
       resolve();
     }),
   );
   const stop = async () => {
-    if (exited || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const killed = await Promise.race([exit.then(() => true), sleep(5000).then(() => false)]);
-    if (!killed) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    if (exited || !signalGroup(child, 'SIGTERM')) return;
+    const stopped = await Promise.race([exit.then(() => true), sleep(5000).then(() => false)]);
+    if (!stopped) {
+      signalGroup(child, 'SIGKILL');
       await exit;
     }
   };
