@@ -173,7 +173,13 @@ export class Scheduler extends DurableObject<Env> {
   // Reconciliation -----------------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
-    const busy = await this.reconcile();
+    let busy = true;
+    try {
+      busy = await this.reconcile();
+    } catch (e) {
+      // Never let an error (e.g. Postgres down mid-grant) end the reconcile loop: try again shortly.
+      this.log('error', 'reconcile failed; retrying', { error: String(e) });
+    }
     await this.ctx.storage.setAlarm(Date.now() + (busy ? 1_000 : this.config.reconcileMs));
   }
 
