@@ -25,6 +25,26 @@ type Point = {
 };
 const perKb = (after: number, before: number, n: number) => (n > 0 ? Math.round((after - before) / n / 1024) : NaN);
 
+/** One size's figures: RSS now (settled and after GC) against the baseline, per open session. */
+function point(
+  target: number,
+  sessions: number,
+  link: { ms: number; failures: unknown[] },
+  rss: { settled: number; gc: number },
+  base: { settled: number; gc: number },
+): Point {
+  return {
+    target,
+    sessions,
+    linkSeconds: Math.round(link.ms / 100) / 10,
+    linkFailures: link.failures.length,
+    rssSettledMb: mb(rss.settled),
+    rssAfterGcMb: mb(rss.gc),
+    perSessionKbSettled: perKb(rss.settled, base.settled, sessions),
+    perSessionKbAfterGc: perKb(rss.gc, base.gc, sessions),
+  };
+}
+
 await runBench('runner-idle-memory', TIMEOUT_MS, async (ctx) => {
   const emulator = await startEmulatorFor(ctx);
   // The runner phase needs its share of the time bound: bare linking gets at most 40% of it.
@@ -54,16 +74,7 @@ await runBench('runner-idle-memory', TIMEOUT_MS, async (ctx) => {
     await sleep(SETTLE_MS);
     const settled = bare.rss();
     const gc = await bare.gcRss();
-    barePoints.push({
-      target,
-      sessions: bareLinked,
-      linkSeconds: Math.round(link.ms / 100) / 10,
-      linkFailures: link.failures.length,
-      rssSettledMb: mb(settled),
-      rssAfterGcMb: mb(gc),
-      perSessionKbSettled: perKb(settled, bareBase.settled, bareLinked),
-      perSessionKbAfterGc: perKb(gc, bareBase.gc, bareLinked),
-    });
+    barePoints.push(point(target, bareLinked, link, { settled, gc }, bareBase));
   }
   await bare.stop();
 
@@ -94,16 +105,7 @@ await runBench('runner-idle-memory', TIMEOUT_MS, async (ctx) => {
     const open = (await runner.sessions()).open ?? 0;
     const settled = runner.rss();
     const gc = await runner.gcRss();
-    runnerPoints.push({
-      target,
-      sessions: open,
-      linkSeconds: Math.round(link.ms / 100) / 10,
-      linkFailures: link.failures.length,
-      rssSettledMb: mb(settled),
-      rssAfterGcMb: mb(gc),
-      perSessionKbSettled: perKb(settled, runnerBase.settled, open),
-      perSessionKbAfterGc: perKb(gc, runnerBase.gc, open),
-    });
+    runnerPoints.push(point(target, open, link, { settled, gc }, runnerBase));
     if (open < target) {
       ctx.note(`runner: only ${open} of ${target} sessions open; larger sizes skipped`);
       break;

@@ -81,3 +81,19 @@ export function expectError(res: ApiResponse, status: number, code: string) {
 }
 
 export const uniqueId = (prefix = 'conn') => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/** Polls `probe` until it returns something truthy; the error names `what` was awaited. */
+export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as T;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

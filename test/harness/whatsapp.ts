@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { startRunner, type RunnerProcess } from '../../scripts/lib/runner-process';
 import { baseUrl } from './api';
 
+export { eventually } from './api';
+
 const started: RunnerProcess[] = [];
 
 export async function launchRunner(id = `runner-${randomUUID().slice(0, 6)}`, env: Record<string, string> = {}) {
@@ -48,17 +50,3 @@ export function phoneNumber(): string {
   return `1555${String(process.pid % 1000).padStart(3, '0')}${String(counter).padStart(4, '0')}`;
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value as T;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}

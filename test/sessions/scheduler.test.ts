@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { connections } from '../../drizzle/schema';
-import { closeDatabase, database, expectError, newTenant, uniqueId } from '../harness/api';
+import { closeDatabase, database, eventually, expectError, newTenant, uniqueId } from '../harness/api';
 import { connectionPk } from '../harness/seed';
 import { ProtocolRunner, authState, postEvents, type Grant } from '../harness/protocol-runner';
 
@@ -27,16 +27,6 @@ async function runningConnection() {
   await t.api.post('/api/connections', { connection_id: id });
   expect((await t.api.get(`/api/get-qr/${id}?wait=0`)).status).toBe(200);
   return { t, id, pk: await connectionPk(id, t.tenantId) };
-}
-
-async function eventuallyApi<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const statusEvent = (status: 'connecting' | 'connected', at = new Date().toISOString()) => ({
@@ -101,10 +91,10 @@ describe('leases and fencing', () => {
     const qrAt = new Date();
     const qr = { id: `qr:${randomUUID()}`, at: qrAt.toISOString(), type: 'qr' as const, qr: '2@ref,noise,identity,adv', expires_at: new Date(qrAt.getTime() + 20_000).toISOString() };
     await postEvents(a.id, [{ connection_pk: pk, epoch, events: [qr] }]);
-    const waiting = await eventuallyApi(async () => {
+    const waiting = await eventually(async () => {
       const res = await t.api.get(`/api/get-qr/${id}?wait=0`);
       return res.body.qr_raw === qr.qr ? res.body : undefined;
-    });
+    }, 'the events pipeline', 15_000);
     expect(waiting).toMatchObject({ status: 'connecting', expires_at: qr.expires_at });
 
     const inbound = {
@@ -128,15 +118,15 @@ describe('leases and fencing', () => {
     // Delivered twice (at-least-once): stored once.
     await postEvents(a.id, [{ connection_pk: pk, epoch, events: [statusEvent('connected'), inbound] }]);
     await postEvents(a.id, [{ connection_pk: pk, epoch, events: [inbound] }]);
-    const connected = await eventuallyApi(async () => {
+    const connected = await eventually(async () => {
       const res = await t.api.get(`/api/connections/${id}`);
       return res.body.status === 'connected' ? res.body : undefined;
-    });
+    }, 'the events pipeline', 15_000);
     expect(connected.phone_number).toBe('+923001234567');
-    const chats = await eventuallyApi(async () => {
+    const chats = await eventually(async () => {
       const res = await t.api.get(`/api/chats/${id}`);
       return res.body.length ? res.body : undefined;
-    });
+    }, 'the events pipeline', 15_000);
     expect(chats).toEqual([expect.objectContaining({ chat_id: '923001234567@s.whatsapp.net', name: 'Alice', unread_count: 1, last_message: 'hello there' })]);
     expect((await t.api.get(`/api/messages/${id}/923001234567`)).body).toHaveLength(1);
   });
@@ -223,10 +213,10 @@ describe('sending through the lease holder', () => {
     expect(sent).toHaveLength(1);
     expect(a.commands()[0]!.command).toMatchObject({ name: 'send', to: '923001234567@s.whatsapp.net', text: 'Hello from API!' });
 
-    const stored = await eventuallyApi(async () => {
+    const stored = await eventually(async () => {
       const row = (await t.api.get(`/api/messages/${id}/923001234567`)).body[0];
       return row?.status === 'sent' ? row : undefined;
-    });
+    }, 'the events pipeline', 15_000);
     expect(stored).toMatchObject({ direction: 'outbound', client_message_id: 'msg-001', provider_message_id: sent[0] });
     expect(first.headers.get('server-timing')).toMatch(/db;dur=\d+, runner;dur=\d+/);
 
