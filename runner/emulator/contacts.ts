@@ -6,6 +6,7 @@ import * as libsignal from 'libsignal';
 // libsignal's typings omit keyhelper, which it does export.
 import * as keyhelperModule from 'libsignal/src/keyhelper.js';
 import type { DeviceBundle } from './accounts.js';
+import type { InboxMedia } from './media.js';
 
 type LibKeyPair = { pubKey: Buffer; privKey: Buffer };
 
@@ -17,6 +18,8 @@ export type InboxEntry = {
   chat: string;
   t: number;
   text?: string;
+  /** Set for image, video, audio and document messages: what the contact got after fetching and decrypting the file. */
+  media?: InboxMedia;
   message: Record<string, unknown>;
   encType: string;
 };
@@ -128,19 +131,24 @@ export class Contact {
     return new libsignal.ProtocolAddress(lidUser, device);
   }
 
-  /** Decrypts one <enc> from a gateway device and files it in the inbox. */
-  async receive(opts: { lidUser: string; device: number; fromJid: string; chat: string; id: string; t: number; encType: string; ciphertext: Buffer }): Promise<InboxEntry> {
+  /** Decrypts one <enc> from a gateway device and files it in the inbox; `openMedia` fetches and checks attached media. */
+  async receive(
+    opts: { lidUser: string; device: number; fromJid: string; chat: string; id: string; t: number; encType: string; ciphertext: Buffer },
+    openMedia?: (message: proto.IMessage) => Promise<InboxMedia | undefined>,
+  ): Promise<InboxEntry> {
     const cipher = new libsignal.SessionCipher(this.storage as never, this.address(opts.lidUser, opts.device));
     const padded =
       opts.encType === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(opts.ciphertext) : await cipher.decryptWhisperMessage(opts.ciphertext);
     const message = proto.Message.decode(unpadRandomMax16(padded));
     const text = message.conversation || message.extendedTextMessage?.text || undefined;
+    const media = await openMedia?.(message);
     const entry: InboxEntry = {
       id: opts.id,
       from: opts.fromJid,
       chat: opts.chat,
       t: opts.t,
       text: text ?? undefined,
+      ...(media ? { media } : {}),
       message: proto.Message.toObject(message, { longs: Number, bytes: String }) as Record<string, unknown>,
       encType: opts.encType,
     };

@@ -1,7 +1,9 @@
 // HTTP JSON control API (under /control) used by tests, benchmarks and the sandbox to act as
 // the phone and as contacts, inspect what happened, and script faults. Endpoints: README.md.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { proto } from '@whiskeysockets/baileys';
 import { parseFault } from './faults.js';
+import { decryptMedia, mediaOf } from './media.js';
 import { sendContactReceipt, sendFromContact } from './messaging.js';
 import type { Network } from './network.js';
 import { enterPairingCode } from './pairing-code.js';
@@ -12,6 +14,11 @@ export class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
+}
+
+/** A route's answer that is not JSON (a PEM, a media file). */
+class Raw {
+  constructor(readonly body: Buffer | string, readonly contentType: string) {}
 }
 
 type Route = { method: string; pattern: RegExp; run: (params: string[], body: Record<string, unknown>) => Promise<unknown> | unknown };
@@ -47,7 +54,7 @@ const str = (v: unknown, name: string, optional = false): string | undefined => 
   return v;
 };
 
-export const makeControlApi = (net: Network, info: () => Record<string, unknown>) => {
+export const makeControlApi = (net: Network, info: () => Record<string, unknown>, opts: { mediaCaPem: string }) => {
   const accountView = (phone: string) => {
     const a = net.account(phone);
     return {
@@ -105,6 +112,22 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
     },
     { method: 'GET', pattern: /^\/control\/contacts$/, run: () => [...net.contacts.keys()].map(contactView) },
     { method: 'GET', pattern: /^\/control\/contacts\/(\d+)\/inbox$/, run: ([phone]) => net.contact(phone!).inbox },
+    {
+      // The file of a media message the contact received, decrypted (as its phone would show it).
+      method: 'GET',
+      pattern: /^\/control\/contacts\/(\d+)\/media\/([^/]+)$/,
+      run: async ([phone, id]) => {
+        const entry = net.contact(phone!).inbox.find(e => e.id === decodeURIComponent(id!));
+        const found = entry && mediaOf(proto.Message.fromObject(entry.message));
+        if (!found) throw new HttpError(404, `no media message ${id} in ${phone}'s inbox`);
+        const file = await decryptMedia(net.media, found.type, found.content).catch(err => {
+          throw new HttpError(410, (err as Error).message);
+        });
+        return new Raw(file, found.content.mimetype ?? 'application/octet-stream');
+      },
+    },
+    { method: 'GET', pattern: /^\/control\/media-ca$/, run: () => new Raw(opts.mediaCaPem, 'application/x-pem-file') },
+    { method: 'GET', pattern: /^\/control\/media$/, run: () => ({ ...net.media.size, host: net.media.host, blobs: net.media.list() }) },
     {
       method: 'POST',
       pattern: /^\/control\/contacts\/(\d+)\/messages$/,
@@ -189,7 +212,11 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
       if (!route) throw new HttpError(404, `no route ${req.method} ${path}`);
       const body = req.method === 'POST' ? await readBody(req) : {};
       const params = route.pattern.exec(path)!.slice(1);
-      send(200, (await route.run(params, body)) ?? { ok: true });
+      const result = await route.run(params, body);
+      if (result instanceof Raw) {
+        res.writeHead(200, { 'content-type': result.contentType });
+        res.end(result.body);
+      } else send(200, result ?? { ok: true });
     } catch (err) {
       const status = err instanceof HttpError ? err.status : err instanceof PairingError ? 409 : /^no (account|contact|device)/.test((err as Error).message) ? 404 : 400;
       send(status, { error: { code: status, message: (err as Error).message } });

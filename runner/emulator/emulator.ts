@@ -1,11 +1,15 @@
 // Starts an emulator: one HTTP server carrying the WhatsApp Web socket (/ws/chat) and the
-// control API (/control/...). In-memory by default; with dataFile, state is loaded and saved.
+// control API (/control/...), plus the HTTPS media host (its own port and certificate authority).
+// In-memory by default; with dataFile, state (and the media CA) is loaded and saved.
 import { Curve } from '@whiskeysockets/baileys';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { buildServerIdentity } from './certificates.js';
 import { makeControlApi } from './control-api.js';
+import { startMediaServer } from './media.js';
+import { createMediaCa, isValidCa, type MediaCa } from './media-ca.js';
 import { Network } from './network.js';
 import type { KeyPair } from './noise.js';
 import { loadSnapshot, saveSnapshot } from './persistence.js';
@@ -19,6 +23,12 @@ export type EmulatorOptions = {
   dataFile?: string;
   /** Root signing key; defaults to one generated per process (so in-process emulators share it). */
   rootKey?: KeyPair;
+  /** Port of the HTTPS media host (0 / unset: a free one). */
+  mediaPort?: number;
+  /** Write the media CA certificate (PEM) here, for a runner's WA_MEDIA_CA. */
+  mediaCaFile?: string;
+  /** Memory bound of the media store (oldest blobs are evicted first). */
+  mediaStoreBytes?: number;
 };
 
 export type RunningEmulator = {
@@ -28,6 +38,12 @@ export type RunningEmulator = {
   controlUrl: string;
   /** Base64 of the root public key (WA_TRUST_ROOT for the runner; see trust.ts). */
   rootPublicKey: string;
+  /** https://host:port of the media host. */
+  mediaUrl: string;
+  /** PEM of the CA that signed the media host's certificate (what WA_MEDIA_CA points to). */
+  mediaCaPem: string;
+  /** Where the PEM was written, when mediaCaFile was given. */
+  mediaCaFile?: string;
   network: Network;
   close(): Promise<void>;
 };
@@ -35,19 +51,23 @@ export type RunningEmulator = {
 let processRoot: KeyPair | undefined;
 const defaultRoot = () => (processRoot ??= Curve.generateKeyPair());
 
-type Snapshot = { root: KeyPair; network: ReturnType<Network['toJSON']> };
+type Snapshot = { root: KeyPair; mediaCa?: MediaCa; network: ReturnType<Network['toJSON']> };
 const SAVE_DEBOUNCE_MS = 200;
 
 export const startEmulator = async (opts: EmulatorOptions = {}): Promise<RunningEmulator> => {
   const host = opts.host ?? '127.0.0.1';
-  const net = new Network();
+  const net = new Network({ mediaStoreBytes: opts.mediaStoreBytes });
   const saved = opts.dataFile ? loadSnapshot<Snapshot>(opts.dataFile) : undefined;
   const root = opts.rootKey ?? saved?.root ?? defaultRoot();
   if (saved) net.restore(saved.network);
+  // Kept with the state, so a runner that trusts it keeps uploading after an emulator restart.
+  const mediaCa = isValidCa(saved?.mediaCa) ? saved.mediaCa : createMediaCa();
+  const caIsNew = mediaCa !== saved?.mediaCa;
 
   let saveTimer: NodeJS.Timeout | undefined;
-  const save = () => opts.dataFile && saveSnapshot(opts.dataFile, { root, network: net.toJSON() } satisfies Snapshot);
+  const save = () => opts.dataFile && saveSnapshot(opts.dataFile, { root, mediaCa, network: net.toJSON() } satisfies Snapshot);
   if (opts.dataFile) {
+    if (caIsNew) save();
     net.onChange = () => {
       saveTimer ??= setTimeout(() => {
         saveTimer = undefined;
@@ -61,7 +81,8 @@ export const startEmulator = async (opts: EmulatorOptions = {}): Promise<Running
   const rootPublicKey = Buffer.from(root.public).toString('base64');
   let url = '';
   let controlUrl = '';
-  const control = makeControlApi(net, () => ({ url, controlUrl, rootPublicKey }));
+  let mediaUrl = '';
+  const control = makeControlApi(net, () => ({ url, controlUrl, rootPublicKey, mediaUrl }), { mediaCaPem: mediaCa.certPem });
 
   const http = createServer((req, res) => {
     if ((req.url ?? '').startsWith('/control')) void control(req, res);
@@ -83,13 +104,23 @@ export const startEmulator = async (opts: EmulatorOptions = {}): Promise<Running
   const { port } = http.address() as AddressInfo;
   url = `ws://${host}:${port}/ws/chat`;
   controlUrl = `http://${host}:${port}/control`;
+  const media = await startMediaServer(net.media, { ca: mediaCa, host, port: opts.mediaPort }).catch(async err => {
+    http.close();
+    throw err;
+  });
+  mediaUrl = media.url;
+  if (opts.mediaCaFile) writeFileSync(opts.mediaCaFile, mediaCa.certPem);
 
   return {
     url,
     controlUrl,
     rootPublicKey,
+    mediaUrl,
+    mediaCaPem: mediaCa.certPem,
+    ...(opts.mediaCaFile ? { mediaCaFile: opts.mediaCaFile } : {}),
     network: net,
     async close() {
+      await media.close();
       for (const conn of net.connections) conn.drop();
       for (const client of wss.clients) client.terminate();
       clearTimeout(saveTimer);

@@ -3,6 +3,7 @@
 import { getBinaryNodeChild, jidDecode, type BinaryNode, type proto } from '@whiskeysockets/baileys';
 import type { Account } from './accounts.js';
 import type { Contact } from './contacts.js';
+import { inspectMedia } from './media.js';
 import type { Network } from './network.js';
 import { takeOneTimePreKey } from './prekeys.js';
 import type { Connection } from './session.js';
@@ -33,6 +34,7 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
     const enc = getBinaryNodeChild(p, 'enc');
     if (p.tag === 'to' && enc) targets.push({ jid: p.attrs.jid!, enc });
   }
+  const openMedia = (message: proto.IMessage) => inspectMedia(net.media, message);
   const direct = getBinaryNodeChild(node, 'enc');
   if (direct) targets.push({ jid: node.attrs.to!, enc: direct });
   net.sentByGateway.set(id, { phone: account.phone, device: senderDevice });
@@ -54,7 +56,7 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
           t,
           encType: enc.attrs.type!,
           ciphertext,
-        });
+        }, openMedia);
         net.onChange();
         if (net.autoDeliveryReceipts) sendContactReceipt(net, owner.contact, [id], 'delivery');
       } catch (err) {
@@ -64,7 +66,7 @@ export const acceptGatewayMessage = async (net: Network, conn: Connection, node:
       // The account's phone keeps its own copy (and the other account's phone, for account-to-account).
       const sameAccount = owner.account === account;
       await owner.account.primaryDevice
-        .receive({ lidUser: account.lid, device: senderDevice, fromJid: account.deviceJid(senderDevice), chat: sameAccount ? to : account.pnJid, id, t, encType: enc.attrs.type!, ciphertext })
+        .receive({ lidUser: account.lid, device: senderDevice, fromJid: account.deviceJid(senderDevice), chat: sameAccount ? to : account.pnJid, id, t, encType: enc.attrs.type!, ciphertext }, openMedia)
         .catch(err => net.decryptFailures.push({ contact: owner.account.phone, id, error: (err as Error).message, at: Date.now() }));
     } else {
       const device = owner.account.devices.get(targetDevice);

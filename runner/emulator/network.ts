@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { Account, type LinkedDevice } from './accounts.js';
 import { Contact } from './contacts.js';
 import { defaultPolicy, type FaultPolicy } from './faults.js';
+import { MediaStore } from './media.js';
 import type { Connection } from './session.js';
 
 export type ReceiptRecord = {
@@ -45,10 +46,16 @@ export class Network {
   readonly policies = new Map<string, FaultPolicy>();
   /** Which gateway device sent a message id, so receipts from contacts go back to it. */
   readonly sentByGateway = new Map<string, { phone: string; device: number }>();
+  /** Uploaded media blobs (in memory only) and the media host Baileys is sent to. */
+  readonly media: MediaStore;
   /** Contacts' phones confirm delivery as soon as they decrypt (turn off to script receipts by hand). */
   autoDeliveryReceipts = true;
   /** Called after state changes worth persisting. */
   onChange: () => void = () => {};
+
+  constructor(opts: { mediaStoreBytes?: number } = {}) {
+    this.media = new MediaStore(opts.mediaStoreBytes);
+  }
 
   createAccount(opts: { phone?: string; name?: string; lid?: string } = {}): Account {
     const phone = opts.phone ?? `1555${randomDigits(7)}`;
@@ -147,6 +154,7 @@ export class Network {
     this.decryptFailures.length = 0;
     this.policies.clear();
     this.sentByGateway.clear();
+    this.media.clear();
     this.onChange();
   }
 

@@ -1,5 +1,5 @@
 // With a data file, the sandbox survives a restart: accounts, linked devices, contacts' Signal
-// sessions and the root key all come back, so a saved Baileys session logs in and keeps talking.
+// sessions, the root key and the media CA all come back, so a saved Baileys session logs in and keeps talking.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ describe('persistence to EMULATOR_DATA_FILE', () => {
     emu = await startEmulator({ port: 0, dataFile });
     trustEmulatorRoot(emu.rootPublicKey);
     const firstRoot = emu.rootPublicKey;
+    const firstMediaCa = emu.mediaCaPem;
     const api = <T>(method: string, path: string, body?: unknown) => control<T>(emu!.controlUrl, method, path, body);
     const { phone } = await api<{ phone: string }>('POST', '/accounts', { name: 'Sandbox Tenant' });
     const linked = await linkByQr(emu, phone);
@@ -41,6 +42,8 @@ describe('persistence to EMULATOR_DATA_FILE', () => {
 
     emu = await startEmulator({ port: 0, dataFile });
     expect(emu.rootPublicKey).toBe(firstRoot);
+    // A runner that trusts the media CA (WA_MEDIA_CA) keeps trusting the restarted emulator.
+    expect(emu.mediaCaPem).toBe(firstMediaCa);
     sock = connectGateway(emu.url, linked.auth);
     await waitForEvent(sock, 'connection.update', u => u.connection === 'open');
     const after = waitForEvent(sock, 'messages.upsert', u => u.messages.some(m => m.message?.conversation === 'after restart'));

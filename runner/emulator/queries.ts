@@ -1,6 +1,7 @@
 // Answers to the client's iq queries. Anything not modelled gets an empty result (so Baileys
 // carries on) and is recorded in network.unknownQueries for whoever wants to extend the emulator.
 import type { BinaryNode } from '@whiskeysockets/baileys';
+import { mediaConnNode } from './media.js';
 import type { Network } from './network.js';
 import { acceptCompanionFinish, acceptCompanionHello } from './pairing-code.js';
 import { answerEncrypt } from './prekeys.js';
@@ -54,13 +55,7 @@ export const answerIq = (net: Network, conn: Connection, iq: BinaryNode): Binary
       ]);
     }
     case 'w:m':
-      return iqResult(iq, [
-        {
-          tag: 'media_conn',
-          attrs: { auth: newStanzaId(), ttl: '300', auth_ttl: '21600', max_buckets: '12' },
-          content: [{ tag: 'host', attrs: { hostname: 'media.emulator.invalid', maxContentLengthBytes: '104857600' } }],
-        },
-      ]);
+      return iqResult(iq, [mediaConnNode(net.media)]);
   }
   net.unknownQueries.push({ xmlns, type, child: first?.tag ?? '', from: conn.account?.deviceJid(conn.device!.id) ?? '', at: now() });
   return iqResult(iq);
