@@ -105,9 +105,33 @@ export type QueuedEvent = z.infer<typeof QueuedEvent>;
 // ---------------------------------------------------------------------------------------------------
 // Link (WebSocket)
 
+export const sendMediaKinds = ['image', 'document', 'audio', 'video'] as const;
+
+/**
+ * A file to send. The runner downloads `source.url` itself (GET; the runner's bearer token is sent only
+ * when the URL is under CONTROL_PLANE_URL, e.g. `/internal/media/<ref>`), at most MAX_MEDIA_BYTES, then
+ * uploads it to WhatsApp. `filename` is a document's file name; `ptt` marks audio as a voice note.
+ */
+export const SendMedia = z.object({
+  kind: z.enum(sendMediaKinds),
+  mimetype: z.string().min(1).max(255),
+  filename: z.string().min(1).max(255).optional(),
+  ptt: z.boolean().optional(),
+  source: z.object({
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL'),
+  }),
+});
+export type SendMedia = z.infer<typeof SendMedia>;
+
 export const Command = z.discriminatedUnion('name', [
-  /** Send a text. `message_id` is chosen by the control plane (idempotency: same id on every retry). */
-  z.object({ name: z.literal('send'), to: z.string(), text: z.string(), message_id: z.string() }),
+  /**
+   * Send a text, or with `media` a file whose caption is `text` (may be empty; audio takes no caption, so
+   * its text must be empty). `message_id` is chosen by the control plane (idempotency: same id on every retry).
+   */
+  z.object({ name: z.literal('send'), to: z.string(), text: z.string(), message_id: z.string(), media: SendMedia.optional() }),
   z.object({ name: z.literal('pairing-code'), phone_number: z.string().regex(/^\d{6,15}$/) }),
   /** Unlink from the phone (Baileys logout), delete auth state, report logged_out. */
   z.object({ name: z.literal('logout') }),
@@ -131,6 +155,10 @@ export const commandErrorCodes = [
   'timeout',
   'bad_command',
   'internal',
+  /** `send` with media: the source could not be downloaded (network error, non-2xx answer, timeout, empty file). */
+  'media_unavailable',
+  /** `send` with media: the source is larger than the runner's MAX_MEDIA_BYTES. */
+  'media_too_large',
 ] as const;
 
 export const ControlToRunner = z.discriminatedUnion('type', [

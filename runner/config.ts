@@ -1,6 +1,7 @@
 // The runner's configuration, read once from the environment and validated, so a misconfigured
 // runner fails at start with a message naming the variable instead of misbehaving later.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
@@ -25,6 +26,10 @@ const Env = z.object({
     .string()
     .refine(s => Buffer.from(s, 'base64').length === 32, 'must be a base64 32-byte Curve25519 public key')
     .optional(),
+  /** PEM file of a CA that Baileys' media uploads/downloads (only) trust besides the default roots: the emulator's. */
+  WA_MEDIA_CA: z.string().optional(),
+  MAX_MEDIA_BYTES: int(64 * 1024 * 1024, 1),
+  MEDIA_DOWNLOAD_TIMEOUT_MS: int(60_000, 100),
   MAX_CONCURRENT_LOGINS: int(8, 1),
   AUTH_FLUSH_INTERVAL_MS: int(1000, 10),
   AUTH_SNAPSHOT_EVERY: int(50, 1),
@@ -44,6 +49,10 @@ export type RunnerConfig = {
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   waWebSocketUrl?: string;
   waTrustRoot?: string;
+  /** The PEM read from WA_MEDIA_CA. */
+  waMediaCa?: string;
+  maxMediaBytes: number;
+  mediaDownloadTimeoutMs: number;
   maxConcurrentLogins: number;
   authFlushIntervalMs: number;
   authSnapshotEvery: number;
@@ -65,6 +74,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig =
     throw new Error(`invalid runner configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const waMediaCa = e.WA_MEDIA_CA === undefined ? undefined : readPem('WA_MEDIA_CA', e.WA_MEDIA_CA);
   const runnerId = e.RUNNER_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 80)}-${randomBytes(3).toString('hex')}`;
   const base = e.CONTROL_PLANE_URL.replace(/\/+$/, '');
   return {
@@ -78,10 +88,24 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig =
     logLevel: e.LOG_LEVEL,
     waWebSocketUrl: e.WA_WEBSOCKET_URL,
     waTrustRoot: e.WA_TRUST_ROOT,
+    waMediaCa,
+    maxMediaBytes: e.MAX_MEDIA_BYTES,
+    mediaDownloadTimeoutMs: e.MEDIA_DOWNLOAD_TIMEOUT_MS,
     maxConcurrentLogins: e.MAX_CONCURRENT_LOGINS,
     authFlushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
     authSnapshotEvery: e.AUTH_SNAPSHOT_EVERY,
     outboxMaxEvents: e.OUTBOX_MAX_EVENTS,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
   };
+};
+
+const readPem = (name: string, file: string): string => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`invalid runner configuration:\n  ${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`invalid runner configuration:\n  ${name}: ${file} holds no PEM certificate`);
+  return text;
 };

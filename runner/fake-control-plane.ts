@@ -1,6 +1,6 @@
 // A stand-in for the control plane in runner tests: speaks protocol/runner.ts exactly (link WebSocket,
-// event batches, epoch-checked auth state kept like R2: snapshot + delta log), and lets a test grant,
-// revoke and command, and inject faults. Test-only; the real one lives in worker/.
+// event batches, epoch-checked auth state kept like R2: snapshot + delta log, media files for sends under
+// /internal/media/<ref>), and lets a test grant, revoke and command, and inject faults. Test-only; the real one lives in worker/.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +25,8 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
   const events: StoredEvent[] = [];
   const auth = new Map<string, { snapshot: { seq: number; data: string } | null; deltas: Array<{ seq: number; data: string }> }>();
   const authWrites: AuthStateWrite[] = [];
+  /** Files a media `send` may point at: GET /internal/media/<ref> (bearer token required, like everything here). */
+  const media = new Map<string, { body: Buffer; contentType: string }>();
   const runners = new Map<string, { ws: WebSocket; frames: RunnerToControl[] }>();
   const frames: Array<{ runnerId: string; frame: RunnerToControl }> = [];
   const listeners = new Set<() => void>();
@@ -65,6 +67,13 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
       }
       changed();
       return json(res, 200, result);
+    }
+    const file = req.method === 'GET' && url.pathname.match(/^\/internal\/media\/([\w.-]+)$/);
+    if (file) {
+      const found = media.get(file[1]!);
+      if (!found) return json(res, 404, { error: { code: 'media_not_found', message: 'no such media' } });
+      res.writeHead(200, { 'content-type': found.contentType, 'content-length': String(found.body.length) }).end(found.body);
+      return;
     }
     const m = url.pathname.match(/^\/internal\/sessions\/([0-9a-f-]{36})\/auth$/);
     if (m) {
@@ -161,6 +170,7 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
     events,
     auth,
     authWrites,
+    media,
     runners,
     frames,
     faults,

@@ -1,10 +1,11 @@
 // One runner, wired: outbox → sessions → link, plus the HTTP probe. main.ts starts one from the
 // environment; tests start several in one process.
 import pino, { type Logger } from 'pino';
-import { trustEmulatorRoot } from './emulator/trust.js';
+import { mediaTrustOptions, trustEmulatorRoot } from './emulator/trust.js';
 import type { RunnerConfig } from './config.js';
 import { startHttp } from './http.js';
 import { Link } from './link.js';
+import { downloadMedia } from './media-source.js';
 import { createMetrics, type RunnerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { Sessions, type SessionsOptions } from './sessions.js';
@@ -24,6 +25,8 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   const logger = overrides.logger ?? pino({ level: config.logLevel, base: { runner_id: config.runnerId } });
   // Only a runner configured for an emulator swaps Baileys' certificate root; never by default.
   if (config.waTrustRoot) trustEmulatorRoot(config.waTrustRoot);
+  // Likewise its media CA, for Baileys' media uploads and downloads only (TLS verification stays on).
+  const mediaTrust = config.waMediaCa ? mediaTrustOptions(config.waMediaCa) : undefined;
   const metrics = overrides.metrics ?? createMetrics();
 
   let sessions: Sessions | undefined;
@@ -48,6 +51,14 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     logger,
     metrics,
     waWebSocketUrl: config.waWebSocketUrl,
+    fetchMedia: url =>
+      downloadMedia(url, {
+        controlPlaneUrl: config.controlPlaneUrl,
+        token: config.runnerToken,
+        maxBytes: config.maxMediaBytes,
+        timeoutMs: config.mediaDownloadTimeoutMs,
+      }),
+    mediaTrust,
     maxConcurrentLogins: config.maxConcurrentLogins,
     authFlushIntervalMs: config.authFlushIntervalMs,
     authSnapshotEvery: config.authSnapshotEvery,

@@ -24,6 +24,10 @@ export type SessionsOptions = {
   logger: Logger;
   metrics?: RunnerMetrics;
   waWebSocketUrl?: string;
+  /** Downloads media sends' files (media-source.ts). */
+  fetchMedia?: WhatsAppSessionOptions['fetchMedia'];
+  /** Set when WA_MEDIA_CA is: Baileys' media traffic trusts the emulator's media CA. */
+  mediaTrust?: WhatsAppSessionOptions['mediaTrust'];
   maxConcurrentLogins?: number;
   authFlushIntervalMs?: number;
   authSnapshotEvery?: number;
@@ -148,7 +152,7 @@ export class Sessions {
       const c = frame.command;
       switch (c.name) {
         case 'send':
-          return reply(true, await wa.send(c.to, c.text, c.message_id));
+          return reply(true, await wa.send(c.to, c.text, c.message_id, c.media));
         case 'pairing-code':
           return reply(true, { code: await wa.pairingCode(c.phone_number) });
         case 'logout':
@@ -232,6 +236,8 @@ export class Sessions {
       logger: log,
       metrics: this.opts.metrics,
       waWebSocketUrl: this.opts.waWebSocketUrl,
+      fetchMedia: this.opts.fetchMedia,
+      mediaTrust: this.opts.mediaTrust,
       loginSlot: () => this.logins.acquire(),
       ...this.opts.whatsapp,
     });

@@ -1,11 +1,12 @@
 // The Baileys adapter: one WhatsApp Web socket per session, its connection policy (reconnect, restart,
-// stop without fighting), and commands (send, pairing code, logout, restart). It turns Baileys events
+// stop without fighting), and commands (send text or media, pairing code, logout, restart). It turns Baileys events
 // into protocol events through whatsapp-events.ts and hands them to `emit`; it knows nothing of leases.
-import makeWASocket, { Browsers, type BaileysEventMap, type WASocket } from '@whiskeysockets/baileys';
+import makeWASocket, { Browsers, type AnyMessageContent, type BaileysEventMap, type UserFacingSocketConfig, type WASocket } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
-import type { RunnerEvent } from '../protocol/runner.js';
+import type { RunnerEvent, SendMedia } from '../protocol/runner.js';
 import type { RemoteAuthState } from './auth-state.js';
 import { backoffMs } from './backoff.js';
+import { MediaSourceError } from './media-source.js';
 import type { RunnerMetrics } from './metrics.js';
 import {
   ackEvent,
@@ -20,7 +21,15 @@ import {
   upsertEvents,
 } from './whatsapp-events.js';
 
-export type CommandErrorCode = 'not_connected' | 'invalid_recipient' | 'send_failed' | 'bad_command' | 'timeout' | 'internal';
+export type CommandErrorCode =
+  | 'not_connected'
+  | 'invalid_recipient'
+  | 'send_failed'
+  | 'bad_command'
+  | 'timeout'
+  | 'internal'
+  | 'media_unavailable'
+  | 'media_too_large';
 export class CommandError extends Error {
   constructor(readonly code: CommandErrorCode, message: string) {
     super(message);
@@ -37,6 +46,10 @@ export type WhatsAppSessionOptions = {
   logger: Logger;
   metrics?: RunnerMetrics;
   waWebSocketUrl?: string;
+  /** Downloads a media send's file (media-source.ts: token only to the control plane, size and time bounded). */
+  fetchMedia?: (url: string) => Promise<Buffer>;
+  /** Baileys options that make its media traffic trust the emulator's media CA (WA_MEDIA_CA; emulator/trust.ts). */
+  mediaTrust?: Pick<UserFacingSocketConfig, 'fetchAgent' | 'options'>;
   /** Bounded concurrent handshakes: held from socket creation until open, QR shown, or close. */
   loginSlot?: () => Promise<() => void>;
   reconnectBaseMs?: number;
@@ -50,6 +63,8 @@ export type WhatsAppSessionOptions = {
 const SENT_MEMORY = 2000;
 /** How long a send waits for WhatsApp's server ack before answering `timeout` (outcome unknown). */
 const SERVER_ACK_TIMEOUT_MS = 10_000;
+/** A media send also uploads the file first (Baileys' upload timeout), so its ack may come this much later. */
+const MEDIA_UPLOAD_TIMEOUT_MS = 60_000;
 const LOGIN_SLOT_MAX_MS = 45_000;
 
 export class WhatsAppSession {
@@ -95,18 +110,27 @@ export class WhatsAppSession {
     if (sock) await endSocket(sock);
   }
 
-  async send(to: string, text: string, messageId: string): Promise<{ provider_message_id: string; timestamp: string }> {
+  async send(to: string, text: string, messageId: string, media?: SendMedia): Promise<{ provider_message_id: string; timestamp: string }> {
     const earlier = this.sent.get(messageId);
     if (earlier) return earlier;
     const jid = recipientJid(to);
     if (!jid) throw new CommandError('invalid_recipient', `not a phone number or JID: ${to}`);
-    const sock = this.sock;
-    if (!sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
+    if (media) checkMedia(media, text);
+    if (!this.sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
     const sending = (async () => {
+      let content: AnyMessageContent = { text };
+      if (media) {
+        if (!this.opts.fetchMedia) throw new CommandError('media_unavailable', 'this runner cannot fetch media');
+        content = mediaContent(media, text, await this.opts.fetchMedia(media.source.url));
+      }
+      // The download took time: the socket it was meant for may be gone.
+      const sock = this.sock;
+      if (!sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
       // Registered before sending: the ack can come back before sendMessage resolves.
-      const acked = this.serverAck(messageId);
-      const msg = await sock.sendMessage(jid, { text }, { messageId }).catch((err: unknown) => {
-        this.serverAcks.delete(messageId);
+      const acked = this.serverAck(messageId, media ? SERVER_ACK_TIMEOUT_MS + MEDIA_UPLOAD_TIMEOUT_MS : SERVER_ACK_TIMEOUT_MS);
+      acked.catch(() => undefined); // awaited below, unless sendMessage fails first
+      const msg = await sock.sendMessage(jid, content, { messageId, ...(media ? { mediaUploadTimeoutMs: MEDIA_UPLOAD_TIMEOUT_MS } : {}) }).catch((err: unknown) => {
+        this.serverAcks.get(messageId)?.('not sent'); // settles the ack wait and its timer
         throw err;
       });
       if (!msg?.key.id) throw new CommandError('send_failed', 'Baileys returned no message');
@@ -124,16 +148,17 @@ export class WhatsAppSession {
       return await sending;
     } catch (err) {
       if (err instanceof CommandError) throw err;
+      if (err instanceof MediaSourceError) throw new CommandError(err.code, err.message);
       throw new CommandError('send_failed', (err as Error).message);
     }
   }
 
-  private serverAck(messageId: string): Promise<void> {
+  private serverAck(messageId: string, timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.serverAcks.delete(messageId);
-        reject(new CommandError('timeout', `no server ack within ${SERVER_ACK_TIMEOUT_MS} ms`));
-      }, SERVER_ACK_TIMEOUT_MS);
+        reject(new CommandError('timeout', `no server ack within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.serverAcks.set(messageId, (error) => {
         clearTimeout(timer);
         this.serverAcks.delete(messageId);
@@ -204,6 +229,7 @@ export class WhatsAppSession {
     const { auth, logger } = this.opts;
     const sock = makeWASocket({
       ...(this.opts.waWebSocketUrl ? { waWebSocketUrl: this.opts.waWebSocketUrl } : {}),
+      ...this.opts.mediaTrust,
       auth: auth.state,
       logger: baileysLogger(logger) as never,
       browser: Browsers.ubuntu('Switchboard'),
@@ -313,6 +339,27 @@ export class WhatsAppSession {
     await this.opts.auth.delete().catch(err => this.opts.logger.error({ err: (err as Error).message }, 'auth state delete failed'));
   }
 }
+
+/** Refuses media sends that WhatsApp could not show as asked (checked before any download). */
+const checkMedia = (media: SendMedia, text: string): void => {
+  if (media.kind === 'audio' && text) throw new CommandError('bad_command', 'audio messages carry no caption: send the text separately');
+  if (media.ptt && media.kind !== 'audio') throw new CommandError('bad_command', 'ptt is for audio only');
+};
+
+/** The Baileys content of a media send; `text` is the caption. */
+const mediaContent = (media: SendMedia, text: string, file: Buffer): AnyMessageContent => {
+  const caption = text ? { caption: text } : {};
+  switch (media.kind) {
+    case 'image':
+      return { image: file, mimetype: media.mimetype, ...caption };
+    case 'video':
+      return { video: file, mimetype: media.mimetype, ...caption };
+    case 'document':
+      return { document: file, mimetype: media.mimetype, fileName: media.filename ?? 'file', ...caption };
+    case 'audio':
+      return { audio: file, mimetype: media.mimetype, ptt: media.ptt ?? false };
+  }
+};
 
 /** Baileys logs every handshake step at info; per session that drowns the runner's own logs, so it speaks from warn unless debugging. */
 const baileysLogger = (logger: Logger): Logger => {
