@@ -2,9 +2,10 @@
 // control API (/control/...), plus the HTTPS media host (its own port and certificate authority).
 // In-memory by default; with dataFile, state (and the media CA) is loaded and saved.
 import { Curve } from '@whiskeysockets/baileys';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { buildServerIdentity } from './certificates.js';
 import { makeControlApi } from './control-api.js';
@@ -109,7 +110,10 @@ export const startEmulator = async (opts: EmulatorOptions = {}): Promise<Running
     throw err;
   });
   mediaUrl = media.url;
-  if (opts.mediaCaFile) writeFileSync(opts.mediaCaFile, mediaCa.certPem);
+  if (opts.mediaCaFile) {
+    mkdirSync(dirname(opts.mediaCaFile), { recursive: true });
+    writeFileSync(opts.mediaCaFile, mediaCa.certPem);
+  }
 
   return {
     url,

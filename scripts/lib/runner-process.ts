@@ -17,6 +17,8 @@ export interface RunnerOptions {
   /** Point Baileys at a WhatsApp Web emulator instead of WhatsApp. */
   waWebSocketUrl?: string;
   waTrustRoot?: string;
+  /** PEM file of the emulator's media CA: Baileys' media uploads and downloads trust it (WA_MEDIA_CA). */
+  waMediaCa?: string;
   env?: Record<string, string>;
   log?: (line: string) => void;
 }
@@ -48,6 +50,7 @@ export async function startRunner(opts: RunnerOptions): Promise<RunnerProcess> {
       RUNNER_HTTP_PORT: String(port),
       ...(opts.waWebSocketUrl ? { WA_WEBSOCKET_URL: opts.waWebSocketUrl } : {}),
       ...(opts.waTrustRoot ? { WA_TRUST_ROOT: opts.waTrustRoot } : {}),
+      ...(opts.waMediaCa ? { WA_MEDIA_CA: opts.waMediaCa } : {}),
       LOG_LEVEL: process.env.RUNNER_LOG_LEVEL ?? 'warn',
       ...opts.env,
     },

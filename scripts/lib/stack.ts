@@ -16,7 +16,7 @@ export interface Stack {
   databaseUrl: string;
   runnerToken: string;
   /** Set when the stack runs its own WhatsApp Web emulator (sandbox). */
-  emulator?: { url: string; controlUrl: string; rootPublicKey: string };
+  emulator?: { url: string; controlUrl: string; rootPublicKey: string; mediaCaFile: string };
   stop(): Promise<void>;
 }
 
@@ -73,9 +73,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     let emulator: Stack['emulator'];
     if (opts.sandbox) {
-      const emu = await startEmulator({ port: opts.sandbox.port, dataFile: opts.sandbox.dataFile });
+      const mediaCaFile = path.join(opts.dataDir, 'emulator-media-ca.pem');
+      const emu = await startEmulator({ port: opts.sandbox.port, dataFile: opts.sandbox.dataFile, mediaCaFile });
       stops.push(() => emu.close());
-      emulator = { url: emu.url, controlUrl: emu.controlUrl, rootPublicKey: emu.rootPublicKey };
+      emulator = { url: emu.url, controlUrl: emu.controlUrl, rootPublicKey: emu.rootPublicKey, mediaCaFile };
       log(`sandbox: WhatsApp Web emulator on ${emu.url} (control API ${emu.controlUrl})`);
     }
     for (let i = 0; i < (opts.runners ?? 0); i++) {
@@ -85,6 +86,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         runnerId: `local-${i + 1}`,
         waWebSocketUrl: emulator?.url ?? process.env.WA_WEBSOCKET_URL,
         waTrustRoot: emulator?.rootPublicKey ?? process.env.WA_TRUST_ROOT,
+        waMediaCa: emulator?.mediaCaFile ?? process.env.WA_MEDIA_CA,
         log: (line) => log(`[runner ${i + 1}] ${line}`),
       });
       stops.push(async () => void (await runner.stop(30_000)));

@@ -19,6 +19,7 @@ declare module 'vitest' {
     emulatorUrl: string;
     emulatorControlUrl: string;
     emulatorRootPublicKey: string;
+    emulatorMediaCaFile: string;
   }
 }
 
@@ -48,7 +49,7 @@ export default async function setup(project: TestProject) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-e2e-'));
   stops.push(() => rm(dataDir, { recursive: true, force: true }));
   const quiet = !process.env.E2E_VERBOSE;
-  const emulator = await startEmulator({ port: 0 });
+  const emulator = await startEmulator({ port: 0, mediaCaFile: path.join(dataDir, 'emulator-media-ca.pem') });
   stops.push(() => emulator.close());
   const runnerToken = randomBytes(24).toString('base64url');
   const stack = await startStack({
@@ -68,6 +69,7 @@ export default async function setup(project: TestProject) {
   project.provide('emulatorUrl', emulator.url);
   project.provide('emulatorControlUrl', emulator.controlUrl);
   project.provide('emulatorRootPublicKey', emulator.rootPublicKey);
+  project.provide('emulatorMediaCaFile', emulator.mediaCaFile!);
 
   return async () => {
     for (const stop of stops.reverse()) await stop().catch((e) => console.error('teardown:', e));

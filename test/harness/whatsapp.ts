@@ -16,6 +16,7 @@ export async function launchRunner(id = `runner-${randomUUID().slice(0, 6)}`, en
     runnerId: id,
     waWebSocketUrl: inject('emulatorUrl'),
     waTrustRoot: inject('emulatorRootPublicKey'),
+    waMediaCa: inject('emulatorMediaCaFile'),
     env,
     log: process.env.E2E_VERBOSE ? undefined : () => {},
   });
