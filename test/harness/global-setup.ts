@@ -36,42 +36,48 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export default async function setup(project: TestProject) {
   const stops: (() => Promise<void>)[] = [];
-  let serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) {
-    const pg = await startEmbeddedPostgres(path.join(ROOT, '.data/test-postgres'), await freePort());
-    stops.push(pg.stop);
-    serverUrl = pg.url;
-  }
-  const dbName = `sb_test_${Date.now()}_${process.pid}`;
-  const databaseUrl = await createDatabase(serverUrl, dbName);
-  stops.push(() => dropDatabase(serverUrl!, dbName));
-
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-e2e-'));
-  stops.push(() => rm(dataDir, { recursive: true, force: true }));
-  const quiet = !process.env.E2E_VERBOSE;
-  const emulator = await startEmulator({ port: 0, mediaCaFile: path.join(dataDir, 'emulator-media-ca.pem') });
-  stops.push(() => emulator.close());
-  const runnerToken = randomBytes(24).toString('base64url');
-  const stack = await startStack({
-    dataDir,
-    port: await freePort(),
-    databaseUrl,
-    vars: { MAX_BODY_BYTES: String(128 * 1024), RUNNER_TOKEN: runnerToken, ...TEST_SCHEDULER_VARS },
-    prebuilt: true,
-    log: (line) => {
-      if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
-    },
-  });
-  stops.push(stack.stop);
-  project.provide('baseUrl', stack.url);
-  project.provide('databaseUrl', databaseUrl);
-  project.provide('runnerToken', runnerToken);
-  project.provide('emulatorUrl', emulator.url);
-  project.provide('emulatorControlUrl', emulator.controlUrl);
-  project.provide('emulatorRootPublicKey', emulator.rootPublicKey);
-  project.provide('emulatorMediaCaFile', emulator.mediaCaFile!);
-
-  return async () => {
+  const teardown = async () => {
     for (const stop of stops.reverse()) await stop().catch((e) => console.error('teardown:', e));
   };
+  // Whatever started before a failure is stopped again: an orphaned Postgres would hold its data directory.
+  try {
+    let serverUrl = process.env.DATABASE_URL;
+    if (!serverUrl) {
+      const pg = await startEmbeddedPostgres(path.join(ROOT, '.data/test-postgres'), await freePort());
+      stops.push(pg.stop);
+      serverUrl = pg.url;
+    }
+    const dbName = `sb_test_${Date.now()}_${process.pid}`;
+    const databaseUrl = await createDatabase(serverUrl, dbName);
+    stops.push(() => dropDatabase(serverUrl!, dbName));
+
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-e2e-'));
+    stops.push(() => rm(dataDir, { recursive: true, force: true }));
+    const quiet = !process.env.E2E_VERBOSE;
+    const emulator = await startEmulator({ port: 0, mediaCaFile: path.join(dataDir, 'emulator-media-ca.pem') });
+    stops.push(() => emulator.close());
+    const runnerToken = randomBytes(24).toString('base64url');
+    const stack = await startStack({
+      dataDir,
+      port: await freePort(),
+      databaseUrl,
+      vars: { MAX_BODY_BYTES: String(128 * 1024), RUNNER_TOKEN: runnerToken, ...TEST_SCHEDULER_VARS },
+      prebuilt: true,
+      log: (line) => {
+        if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
+      },
+    });
+    stops.push(stack.stop);
+    project.provide('baseUrl', stack.url);
+    project.provide('databaseUrl', databaseUrl);
+    project.provide('runnerToken', runnerToken);
+    project.provide('emulatorUrl', emulator.url);
+    project.provide('emulatorControlUrl', emulator.controlUrl);
+    project.provide('emulatorRootPublicKey', emulator.rootPublicKey);
+    project.provide('emulatorMediaCaFile', emulator.mediaCaFile!);
+  } catch (e) {
+    await teardown();
+    throw e;
+  }
+  return teardown;
 }

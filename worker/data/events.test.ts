@@ -5,33 +5,15 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chats, connections, messages, tenants } from '../../drizzle/schema';
 import type { QueuedEvent, RunnerEvent, WireMessage } from '../../protocol/runner';
-import { applyMigrations, createDatabase, dropDatabase, openDb, withDatabase, type NodeDb } from '../../scripts/lib/database';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../scripts/lib/embedded-postgres';
-import { startPgWsProxy, type PgWsProxy } from '../../scripts/lib/pg-ws-proxy';
-import { freePort } from '../../scripts/lib/ports';
+import { withDatabase, type NodeDb } from '../../scripts/lib/database';
+import { useFileDatabase } from '../../test/harness/file-database';
 import { persistEvents } from './events';
 
-let serverUrl = '';
-let embedded: EmbeddedPostgresHandle | undefined;
-const dbName = `events_test_${process.pid}_${Date.now().toString(36)}`;
+const fileDb = useFileDatabase('events');
 let db: NodeDb;
 let url = '';
-
-beforeAll(async () => {
-  if (process.env.DATABASE_URL) serverUrl = process.env.DATABASE_URL;
-  else {
-    embedded = await startEmbeddedPostgres('.data/unit-postgres', await freePort());
-    serverUrl = embedded.url;
-  }
-  url = await createDatabase(serverUrl, dbName);
-  await applyMigrations(url);
-  db = openDb(url);
-});
-
-afterAll(async () => {
-  await db?.$client.end();
-  if (serverUrl) await dropDatabase(serverUrl, dbName);
-  await embedded?.stop();
+beforeAll(() => {
+  ({ db, url } = fileDb);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -342,15 +324,10 @@ describe('the events queue consumer', () => {
   type Consumer = (batch: unknown, env: unknown, ctx: unknown) => Promise<void>;
   let consumeEvents: Consumer;
   let retryDelaySeconds: (attempts: number) => number;
-  let proxy: PgWsProxy;
 
   beforeAll(async () => {
     const path = '../queues/events';
     ({ consumeEvents, retryDelaySeconds } = await import(/* @vite-ignore */ path));
-    proxy = await startPgWsProxy();
-  });
-  afterAll(async () => {
-    await proxy?.close();
   });
 
   function fakeBatch(bodies: unknown[], attempts: number) {
@@ -381,7 +358,7 @@ describe('the events queue consumer', () => {
     const log = console.error;
     console.error = (...args: unknown[]) => errors.push(args.join(' '));
     try {
-      await consumeEvents(batch, { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address }, ctx);
+      await consumeEvents(batch, { DATABASE_URL: databaseUrl, NEON_WS_PROXY: fileDb.proxy }, ctx);
       await Promise.all(pending);
     } finally {
       console.error = log;

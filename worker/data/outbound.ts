@@ -1,9 +1,10 @@
 // Outbound messages as the send path records them: a row is written before the runner is asked to send,
 // so a retried request (same client_message_id) finds it and never sends twice.
-import { and, eq, inArray } from 'drizzle-orm';
-import { messages, nowMs } from '../../drizzle/schema';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { connections, messages, nowMs } from '../../drizzle/schema';
 import { sha256Hex } from '../auth/credentials';
 import type { Db } from './db';
+import type { ConnectionRow } from './connections';
 import type { MessageRow } from './messages';
 
 /** States from which a retry may (re)send: nothing is known to have reached WhatsApp. */
@@ -13,43 +14,74 @@ export const RESENDABLE = ['pending', 'unknown', 'failed'] as const;
  * The WhatsApp message id to send under. With a client_message_id it is derived from it, so every retry
  * (even after a lost row) sends the same id and WhatsApp sees a duplicate, not a new message.
  */
-export async function providerIdFor(connectionPk: string, clientMessageId: string | undefined): Promise<string> {
-  const seed = clientMessageId ? `${connectionPk}:${clientMessageId}` : crypto.randomUUID();
+export async function providerIdFor(tenantId: string, connectionId: string, clientMessageId: string | undefined): Promise<string> {
+  const seed = clientMessageId ? `${tenantId}:${connectionId}:${clientMessageId}` : crypto.randomUUID();
   return `3EB0${(await sha256Hex(seed)).slice(0, 20).toUpperCase()}`;
 }
 
-export async function findOutbound(db: Db, connectionPk: string, providerMessageId: string): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.connectionPk, connectionPk), eq(messages.providerMessageId, providerMessageId)))
-    .limit(1);
-  return row;
+export interface OutboundDraft {
+  tenantId: string;
+  connectionId: string;
+  chatId: string;
+  toJid: string;
+  type: string;
+  text: string | null;
+  content?: unknown;
+  clientMessageId?: string;
+  providerMessageId: string;
 }
 
-export async function recordOutbound(
-  db: Db,
-  row: { connectionPk: string; chatId: string; toJid: string; text: string; clientMessageId?: string; providerMessageId: string },
-): Promise<MessageRow> {
-  const [inserted] = await db
-    .insert(messages)
-    .values({
-      connectionPk: row.connectionPk,
-      chatId: row.chatId,
-      direction: 'outbound',
-      toJid: row.toJid,
-      type: 'text',
-      text: row.text,
-      clientMessageId: row.clientMessageId ?? null,
-      providerMessageId: row.providerMessageId,
-      status: 'pending',
-    })
-    .onConflictDoNothing()
-    .returning();
-  if (inserted) return inserted;
-  const existing = await findOutbound(db, row.connectionPk, row.providerMessageId);
-  if (!existing) throw new Error('outbound row vanished between insert and read');
-  return existing;
+export interface OpenedOutbound {
+  connection: { pk: string; status: ConnectionRow['status'] };
+  /** The outbound row: just recorded, or recorded by an earlier attempt. Absent when nothing was recorded (not connected). */
+  message?: { id: number; status: MessageRow['status']; providerMessageId: string };
+}
+
+/**
+ * The send path's database work in one round trip: finds the tenant's connection and, when it is
+ * connected, records the outbound row (`pending`) unless an earlier attempt with the same id did;
+ * answers the connection and whichever row now stands. Undefined when the connection does not exist.
+ */
+export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutbound | undefined> {
+  const result = await db.execute<{
+    connection_pk: string;
+    connection_status: ConnectionRow['status'];
+    message_id: string | null;
+    message_status: MessageRow['status'] | null;
+    provider_message_id: string | null;
+  }>(sql`
+    with conn as (
+      select id, status from ${connections}
+      where tenant_id = ${d.tenantId} and connection_id = ${d.connectionId}
+    ), inserted as (
+      insert into ${messages} (connection_pk, chat_id, direction, to_jid, type, text, content, client_message_id, provider_message_id, status)
+      select id, ${d.chatId}, 'outbound', ${d.toJid}, ${d.type}, ${d.text}, ${d.content === undefined ? null : JSON.stringify(d.content)}::jsonb,
+             ${d.clientMessageId ?? null}, ${d.providerMessageId}, 'pending'
+      from conn where status = 'connected'
+      on conflict do nothing
+      returning id, status, provider_message_id
+    )
+    select conn.id as connection_pk, conn.status as connection_status,
+           coalesce(inserted.id, earlier.id) as message_id, coalesce(inserted.status, earlier.status) as message_status,
+           coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id
+    from conn
+    left join inserted on true
+    left join lateral (
+      select id, status, provider_message_id from ${messages} m
+      where m.connection_pk = conn.id
+        and (m.provider_message_id = ${d.providerMessageId} or m.client_message_id = ${d.clientMessageId ?? null})
+      limit 1
+    ) earlier on true
+  `);
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    connection: { pk: row.connection_pk, status: row.connection_status },
+    message:
+      row.message_id === null
+        ? undefined
+        : { id: Number(row.message_id), status: row.message_status!, providerMessageId: row.provider_message_id ?? d.providerMessageId },
+  };
 }
 
 export async function markOutbound(db: Db, id: number, status: 'sent' | 'unknown' | 'failed', extra: { sentAt?: Date; error?: string } = {}) {

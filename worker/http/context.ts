@@ -16,7 +16,7 @@ export interface AppEnv {
   Variables: {
     db: Db;
     principal: Principal;
-    /** Runs database work after the response, before the request's pool closes. */
+    /** Runs database work after the response (kept alive with waitUntil). */
     afterResponse: (work: Promise<unknown>) => void;
   };
 }

@@ -2,7 +2,7 @@
 // one transaction per batch. Nothing is acknowledged before it is stored: any failure (Postgres down, a
 // bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
 import { QueuedEvent } from '../../protocol/runner';
-import { openDb } from '../data/db';
+import { openSessionDb } from '../data/db';
 import { persistEvents, type PersistOutcome } from '../data/events';
 import type { Env } from '../env';
 
@@ -30,7 +30,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
   let outcome: PersistOutcome;
   let close: (() => Promise<void>) | undefined;
   try {
-    const opened = openDb(env);
+    const opened = openSessionDb(env);
     close = opened.close;
     outcome = await persistEvents(opened.db, events);
   } catch (e) {

@@ -6,8 +6,8 @@ import { Cursor, limitParam } from '../../protocol/pagination';
 import { getConnection } from '../data/connections';
 import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
-import { findOutbound, isResendable, markOutbound, providerIdFor, recordOutbound } from '../data/outbound';
-import { ApiError } from '../http/errors';
+import { isResendable, markOutbound, openOutbound, providerIdFor } from '../data/outbound';
+import { ApiError, connectionNotFound } from '../http/errors';
 import { runCommand } from '../scheduler/client';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import { chatIdOf, toJid } from '../lib/recipient';
@@ -44,12 +44,22 @@ export const messageRoutes = newRouter()
       }
       const db = c.get('db');
       const started = Date.now();
-      const connection = await getConnection(db, c.get('principal').tenantId, body.connection_id);
-      const providerMessageId = await providerIdFor(connection.id, body.client_message_id);
-      const answer = (id: string | null) => ({ status: 'sent' as const, client_message_id: body.client_message_id ?? null, provider_message_id: id });
+      const { tenantId } = c.get('principal');
+      const opened = await openOutbound(db, {
+        tenantId,
+        connectionId: body.connection_id,
+        chatId: chatIdOf(jid),
+        toJid: jid,
+        type: 'text',
+        text: body.message,
+        clientMessageId: body.client_message_id,
+        providerMessageId: await providerIdFor(tenantId, body.connection_id, body.client_message_id),
+      });
+      if (!opened) throw connectionNotFound(body.connection_id);
+      const { connection, message: row } = opened;
+      const answer = (id: string) => ({ status: 'sent' as const, client_message_id: body.client_message_id ?? null, provider_message_id: id });
       // A retry of a request that already went out answers the first result and sends nothing.
-      const earlier = body.client_message_id ? await findOutbound(db, connection.id, providerMessageId) : undefined;
-      if (earlier && !isResendable(earlier.status)) return c.json(answer(earlier.providerMessageId), 200);
+      if (row && !isResendable(row.status)) return c.json(answer(row.providerMessageId), 200);
       if (connection.status !== 'connected') {
         throw new ApiError(
           409,
@@ -57,22 +67,12 @@ export const messageRoutes = newRouter()
           `Connection "${body.connection_id}" is ${connection.status}; link it (GET /api/get-qr/${body.connection_id}) before sending.`,
         );
       }
-      const row =
-        earlier ??
-        (await recordOutbound(db, {
-          connectionPk: connection.id,
-          chatId: chatIdOf(jid),
-          toJid: jid,
-          text: body.message,
-          clientMessageId: body.client_message_id,
-          providerMessageId,
-        }));
-      if (!isResendable(row.status)) return c.json(answer(row.providerMessageId), 200);
+      if (!row) throw new Error('outbound row neither recorded nor found');
       const dispatched = Date.now();
       const outcome = await runCommand(
         c.env,
-        connection.id,
-        { name: 'send', to: jid, text: body.message, message_id: row.providerMessageId! },
+        connection.pk,
+        { name: 'send', to: jid, text: body.message, message_id: row.providerMessageId },
         Number(c.env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS,
       );
       // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too).

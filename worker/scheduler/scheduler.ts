@@ -7,7 +7,7 @@
 // commands (send, pairing code, logout, restart) to the holder, resolving them by request id.
 import { DurableObject } from 'cloudflare:workers';
 import { ControlToRunner, RunnerToControl, type Command, type CommandResult } from '../../protocol/runner';
-import { openDb } from '../data/db';
+import { httpDb } from '../data/db';
 import type { Env } from '../env';
 import { desiredConnections, recordLease } from './desired';
 import { pickRunner } from './placement';
@@ -235,67 +235,63 @@ export class Scheduler extends DurableObject<Env> {
       }
     }
 
-    const { db, close } = openDb(this.env);
+    const db = httpDb(this.env);
+    let desired;
     try {
-      let desired;
-      try {
-        desired = await desiredConnections(db);
-      } catch (e) {
-        this.log('error', 'cannot read connections from Postgres; will retry', { error: String(e) });
-        return true;
-      }
-      const wanted = new Map(desired.map((d) => [d.connectionPk, d]));
+      desired = await desiredConnections(db);
+    } catch (e) {
+      this.log('error', 'cannot read connections from Postgres; will retry', { error: String(e) });
+      return true;
+    }
+    const wanted = new Map(desired.map((d) => [d.connectionPk, d]));
 
-      // Held leases that should no longer run.
-      for (const lease of this.registry.heldLeases()) {
-        if (wanted.has(lease.connection_pk) || lease.state === 'revoking') continue;
-        this.revoke(lease.connection_pk, lease.runner_id!, lease.epoch, 'stopped', now);
+    // Held leases that should no longer run.
+    for (const lease of this.registry.heldLeases()) {
+      if (wanted.has(lease.connection_pk) || lease.state === 'revoking') continue;
+      this.revoke(lease.connection_pk, lease.runner_id!, lease.epoch, 'stopped', now);
+      busy = true;
+    }
+
+    // Draining runners hand off one lease at a time.
+    for (const r of this.registry.runners()) {
+      if (!r.draining) continue;
+      const leases = this.registry.leasesOf(r.runner_id);
+      if (leases.length === 0 || leases.some((l) => l.state === 'revoking')) {
+        busy ||= leases.length > 0;
+        continue;
+      }
+      const next = leases[0]!;
+      this.revoke(next.connection_pk, r.runner_id, next.epoch, 'drain', now);
+      busy = true;
+    }
+
+    // Connections that should run but have no holder.
+    const runners = this.registry.runners();
+    const load = this.registry.loadByRunner();
+    for (const d of desired) {
+      const lease = this.registry.lease(d.connectionPk);
+      if (lease?.runner_id) continue;
+      const target = pickRunner(runners, load);
+      if (!target) {
         busy = true;
+        continue;
       }
+      const epoch = Math.max(lease?.epoch ?? 0, d.leaseEpoch) + 1;
+      if (!(await recordLease(db, d.connectionPk, target, epoch))) continue; // raced with a newer epoch
+      this.registry.grant({ connectionPk: d.connectionPk, tenantId: d.tenantId, connectionId: d.connectionId, runnerId: target, epoch, now });
+      load.set(target, (load.get(target) ?? 0) + 1);
+      const ws = this.socketOf(target);
+      if (ws) {
+        this.send(ws, { type: 'lease.grant', connection_pk: d.connectionPk, tenant_id: d.tenantId, connection_id: d.connectionId, epoch });
+      }
+      this.log('info', 'lease granted', { runnerId: target, connectionPk: d.connectionPk, epoch });
+    }
 
-      // Draining runners hand off one lease at a time.
-      for (const r of this.registry.runners()) {
-        if (!r.draining) continue;
-        const leases = this.registry.leasesOf(r.runner_id);
-        if (leases.length === 0 || leases.some((l) => l.state === 'revoking')) {
-          busy ||= leases.length > 0;
-          continue;
-        }
-        const next = leases[0]!;
-        this.revoke(next.connection_pk, r.runner_id, next.epoch, 'drain', now);
-        busy = true;
-      }
-
-      // Connections that should run but have no holder.
-      const runners = this.registry.runners();
-      const load = this.registry.loadByRunner();
-      for (const d of desired) {
-        const lease = this.registry.lease(d.connectionPk);
-        if (lease?.runner_id) continue;
-        const target = pickRunner(runners, load);
-        if (!target) {
-          busy = true;
-          continue;
-        }
-        const epoch = Math.max(lease?.epoch ?? 0, d.leaseEpoch) + 1;
-        if (!(await recordLease(db, d.connectionPk, target, epoch))) continue; // raced with a newer epoch
-        this.registry.grant({ connectionPk: d.connectionPk, tenantId: d.tenantId, connectionId: d.connectionId, runnerId: target, epoch, now });
-        load.set(target, (load.get(target) ?? 0) + 1);
-        const ws = this.socketOf(target);
-        if (ws) {
-          this.send(ws, { type: 'lease.grant', connection_pk: d.connectionPk, tenant_id: d.tenantId, connection_id: d.connectionId, epoch });
-        }
-        this.log('info', 'lease granted', { runnerId: target, connectionPk: d.connectionPk, epoch });
-      }
-
-      // Free lease rows of connections that no longer exist or run: Postgres keeps their epoch.
-      for (const lease of this.ctx.storage.sql
-        .exec<{ connection_pk: string }>('SELECT connection_pk FROM leases WHERE runner_id IS NULL')
-        .toArray()) {
-        if (!wanted.has(lease.connection_pk)) this.registry.forget(lease.connection_pk);
-      }
-    } finally {
-      await close().catch(() => {});
+    // Free lease rows of connections that no longer exist or run: Postgres keeps their epoch.
+    for (const lease of this.ctx.storage.sql
+      .exec<{ connection_pk: string }>('SELECT connection_pk FROM leases WHERE runner_id IS NULL')
+      .toArray()) {
+      if (!wanted.has(lease.connection_pk)) this.registry.forget(lease.connection_pk);
     }
     return busy;
   }
