@@ -5,8 +5,8 @@
 // N bare sockets re-logging in from saved creds, paced by the same concurrency (and a few others; the
 // best rate counts). Goal: all N back, at ≥ 0.9× the best bare login rate.
 import { startBare } from './lib/bare.js';
-import { envList, envNumber, runBench, sleep } from './lib/run.js';
-import { linkConnections, startBenchRunner, startBenchStack, startEmulatorFor, statuses } from './lib/stack.js';
+import { cpuSnapshot, cpuUsedBetween, envList, envNumber, runBench, sleep } from './lib/run.js';
+import { linkConnections, startBenchRunner, startBenchStack, startCpuProfile, startEmulatorFor, statuses } from './lib/stack.js';
 
 const N = envNumber('BENCH_RESTORE_SESSIONS', 200);
 const CONCURRENCY = envNumber('BENCH_LINK_CONCURRENCY', 25);
@@ -15,9 +15,16 @@ const LOGINS = envNumber('MAX_CONCURRENT_LOGINS', 8);
 const BARE_PACES = [...new Set([LOGINS, ...envList('BENCH_BARE_RESTORE_CONCURRENCY', [LOGINS * 4])])];
 const WAIT_MS = envNumber('BENCH_RESTORE_WAIT_S', 300) * 1000;
 const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MIN', 40) * 60_000;
+/** Where to write a CPU profile of the restarted runner during the restore (unset: no profile). */
+const PROFILE = process.env.BENCH_PROFILE_DIR;
 
 const rate = (n: number, ms: number) => Math.round((n / (ms / 1000)) * 10) / 10;
 const secs = (ms: number) => Math.round(ms / 100) / 10;
+const fmtCpu = (used: Record<string, number>) =>
+  Object.entries(used)
+    .filter(([, s]) => s >= 0.05)
+    .map(([label, s]) => `${label} ${s}`)
+    .join(', ');
 
 await runBench('restore', TIMEOUT_MS, async (ctx) => {
   const emulator = await startEmulatorFor(ctx);
@@ -31,10 +38,12 @@ await runBench('restore', TIMEOUT_MS, async (ctx) => {
   );
   ctx.log(`bare: ${bareLink.linked} sessions linked in ${secs(bareLink.ms)} s`);
   await sleep(5000);
-  const bareRuns: { concurrency: number; opened: number; seconds: number; perSecond: number; failures: number }[] = [];
+  const bareRuns: { concurrency: number; opened: number; seconds: number; perSecond: number; failures: number; cpuSeconds: Record<string, number> }[] = [];
   for (const concurrency of BARE_PACES) {
+    const cpuBefore = cpuSnapshot();
     const r = await bare.call<{ opened: number; failures: string[]; ms: number }>({ op: 'restore', concurrency }, 600_000);
-    bareRuns.push({ concurrency, opened: r.opened, seconds: secs(r.ms), perSecond: rate(r.opened, r.ms), failures: r.failures.length });
+    const cpuSeconds = cpuUsedBetween(cpuBefore, cpuSnapshot());
+    bareRuns.push({ concurrency, opened: r.opened, seconds: secs(r.ms), perSecond: rate(r.opened, r.ms), failures: r.failures.length, cpuSeconds });
     ctx.log(`bare re-login at ${concurrency} concurrent: ${r.opened}/${bareLink.linked} in ${secs(r.ms)} s = ${rate(r.opened, r.ms)}/s`);
     await sleep(3000);
   }
@@ -62,9 +71,16 @@ await runBench('restore', TIMEOUT_MS, async (ctx) => {
 
   first.kill('SIGKILL');
   await first.exited;
+  const cpuBefore = cpuSnapshot();
   const t0 = Date.now();
   const since = new Date(t0);
   const second = await startBenchRunner(ctx, stack, runnerOpts);
+  const stopProfiles = PROFILE
+    ? await Promise.all([
+        startCpuProfile(second.inspectorPort, `${PROFILE}/restore-runner.cpuprofile`),
+        startCpuProfile(stack.workerInspectorPort, `${PROFILE}/restore-worker.cpuprofile`),
+      ])
+    : [];
   const tReady = Date.now();
   let tOpen: number | undefined;
   let tConnected: number | undefined;
@@ -82,6 +98,9 @@ await runBench('restore', TIMEOUT_MS, async (ctx) => {
       ctx.log(`  restoring: runner has ${open} open, API shows ${connected} connected (of ${linked})`);
     }
   }
+  // Where the CPU went while restoring (the box has 2 cores): the runner beside the control plane it talks to.
+  const cpuSeconds = cpuUsedBetween(cpuBefore, cpuSnapshot());
+  for (const stop of stopProfiles) await stop();
   if (tConnected === undefined) ctx.note(`not all restored within ${WAIT_MS / 1000} s: API ${connected}/${linked} connected, runner ${open} open`);
   const end = tConnected ?? Date.now();
   const restore = {
@@ -95,6 +114,7 @@ await runBench('restore', TIMEOUT_MS, async (ctx) => {
     connectedInApi: connected,
     perSecondFromKill: rate(connected, end - t0),
     perSecondFromReady: rate(connected, end - tReady),
+    cpuSeconds,
   };
   const ratio = Math.round((restore.perSecondFromKill / best.perSecond) * 100) / 100;
   const ratioFromReady = Math.round((restore.perSecondFromReady / best.perSecond) * 100) / 100;
@@ -114,7 +134,8 @@ await runBench('restore', TIMEOUT_MS, async (ctx) => {
       `runner killed; new process ready after ${restore.runnerReadySeconds} s; all open on the runner after ${restore.allOpenOnRunnerSeconds ?? '—'} s; ` +
         `all connected in the API after ${restore.allConnectedInApiSeconds ?? '—'} s (${connected}/${linked})`,
       `restore rate ${restore.perSecondFromKill}/s from the kill (${restore.perSecondFromReady}/s from ready), MAX_CONCURRENT_LOGINS=${LOGINS}`,
-      ...bareRuns.map((r) => `bare Baileys re-login, ${r.concurrency} concurrent: ${r.opened} in ${r.seconds} s = ${r.perSecond}/s`),
+      `  CPU seconds while restoring: ${fmtCpu(cpuSeconds)}`,
+      ...bareRuns.map((r) => `bare Baileys re-login, ${r.concurrency} concurrent: ${r.opened} in ${r.seconds} s = ${r.perSecond}/s\n  CPU seconds: ${fmtCpu(r.cpuSeconds)}`),
       `runner/best bare = ${ratio}× from the kill (${ratioFromReady}× from ready); goal ≥ 0.9×`,
     ],
   };

@@ -84,6 +84,33 @@ describe('auth state', () => {
     expect(Buffer.from(key.keyData!)).toEqual(Buffer.from(session(9)));
   });
 
+  it('a restored state writes keys it never read back unchanged, and reads them as Buffers', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    const a = await load(pk, { snapshotEvery: 1 });
+    const preKey = { public: Buffer.from('pub-1'), private: Buffer.from('priv-1') };
+    await a.state.keys.set({ 'pre-key': { '1': preKey, '2': { public: Buffer.from('pub-2'), private: Buffer.from('priv-2') } }, 'app-state-sync-key': { k1: { keyData: session(9), timestamp: 5 } } });
+    await a.flush();
+    a.close();
+    // A new holder that reads nothing but writes a snapshot (its first change compacts the log).
+    cp.epochs.set(pk, 2);
+    const b = await load(pk, { epoch: 2, snapshotEvery: 1 });
+    await b.state.keys.set({ session: { s: session(1) } });
+    await b.flush();
+    b.close();
+    expect(cp.authWrites.at(-1)!.kind).toBe('snapshot');
+    cp.epochs.set(pk, 3);
+    const c = await load(pk, { epoch: 3 });
+    const keys = await c.state.keys.get('pre-key', ['1', '2']);
+    expect(Buffer.isBuffer(keys['1']!.public)).toBe(true);
+    expect(Buffer.from(keys['1']!.private)).toEqual(preKey.private);
+    expect(Buffer.from(keys['2']!.public)).toEqual(Buffer.from('pub-2'));
+    const key = (await c.state.keys.get('app-state-sync-key', ['k1'])).k1!;
+    expect(key.constructor.name).toBe('AppStateSyncKeyData');
+    expect(Buffer.from(key.keyData!)).toEqual(Buffer.from(session(9)));
+    expect(Buffer.from(c.state.creds.signedIdentityKey.private)).toEqual(Buffer.from(a.state.creds.signedIdentityKey.private));
+  });
+
   it('a snapshot every N deltas compacts the log', async () => {
     const pk = randomUUID();
     cp.epochs.set(pk, 1);

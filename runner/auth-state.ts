@@ -45,12 +45,41 @@ type Keys = Map<string, Map<string, unknown>>;
 /** Creds fields whose change means "newly linked": written at once. */
 const PAIRING_FIELDS = ['me', 'account', 'registered', 'platform', 'signalIdentities'] as const;
 
-const encode = (value: unknown) => JSON.stringify(value, BufferJSON.replacer);
-const decode = (text: string) => JSON.parse(text, BufferJSON.reviver) as Record<string, unknown>;
+/** BufferJSON.replacer, except for Buffers already in their stored form (inside a StoredKey), kept as they are. */
+const replacer = (key: string, value: unknown) => {
+  const v = value as { type?: unknown; data?: unknown } | null;
+  return v?.type === 'Buffer' && typeof v.data === 'string' ? value : BufferJSON.replacer(key, value);
+};
+const encode = (value: unknown) => JSON.stringify(value, replacer);
+
+/** BufferJSON.reviver applied to an already parsed value, bottom-up as JSON.parse would. */
+const reviveBuffers = (value: unknown): unknown => {
+  if (Array.isArray(value)) return BufferJSON.reviver('', value.map(reviveBuffers));
+  if (value && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) obj[k] = reviveBuffers(obj[k]);
+  }
+  return BufferJSON.reviver('', value);
+};
+
+/**
+ * A key as it came from storage, revived only when Baileys reads it. A restore parses the whole state
+ * (hundreds of pre-keys) but the login touches a handful; reviving every Buffer up front was a large
+ * share of a restore's CPU.
+ */
+class StoredKey {
+  constructor(readonly raw: unknown) {}
+  /** Written back exactly as it was read. */
+  toJSON(): unknown {
+    return this.raw;
+  }
+}
 
 /** Restores typed values that JSON cannot carry as such. */
-const revive = (type: string, value: unknown): unknown =>
-  type === 'app-state-sync-key' && value ? proto.Message.AppStateSyncKeyData.fromObject(value as object) : value;
+const revive = (type: string, value: unknown): unknown => {
+  const plain = value instanceof StoredKey ? reviveBuffers(value.raw) : value;
+  return type === 'app-state-sync-key' && plain ? proto.Message.AppStateSyncKeyData.fromObject(plain as object) : plain;
+};
 
 const applyKeys = (keys: Keys, data: Record<string, Record<string, unknown> | undefined> | undefined) => {
   for (const [type, entries] of Object.entries(data ?? {})) {
@@ -58,10 +87,21 @@ const applyKeys = (keys: Keys, data: Record<string, Record<string, unknown> | un
     if (!bucket) keys.set(type, (bucket = new Map()));
     for (const [id, value] of Object.entries(entries ?? {})) {
       if (value === null || value === undefined) bucket.delete(id);
-      else bucket.set(id, revive(type, value));
+      else bucket.set(id, new StoredKey(value));
     }
   }
 };
+
+/** A key's live value, reviving (once) what was loaded from storage. */
+const keyValue = (bucket: Map<string, unknown> | undefined, type: string, id: string): unknown => {
+  const v = bucket?.get(id);
+  if (!(v instanceof StoredKey)) return v;
+  const live = revive(type, v);
+  bucket!.set(id, live);
+  return live;
+};
+
+type StoredState = { creds?: AuthenticationCreds; keys?: Record<string, Record<string, unknown>> };
 
 export class RemoteAuthState {
   readonly state: AuthenticationState;
@@ -103,7 +143,7 @@ export class RemoteAuthState {
           const bucket = self.keys.get(type);
           const out: { [id: string]: SignalDataTypeMap[T] } = {};
           if (bucket) for (const id of ids) {
-            const v = bucket.get(id);
+            const v = keyValue(bucket, type, id);
             if (v !== undefined) out[id] = v as SignalDataTypeMap[T];
           }
           return out;
@@ -132,19 +172,25 @@ export class RemoteAuthState {
     }
     if (!res.ok) throw new Error(`auth state load failed: HTTP ${res.status}`);
     const dump = AuthStateDump.parse(await res.json());
+    // Parsed without a reviver: creds are revived now, keys when first read (StoredKey).
+    const parse = (text: string) => {
+      const state = JSON.parse(text) as StoredState;
+      return { creds: state.creds && (reviveBuffers(state.creds) as Partial<AuthenticationCreds>), keys: state.keys };
+    };
     let creds: AuthenticationCreds | undefined;
     const keys: Keys = new Map();
     let seq = 0;
     if (dump.snapshot) {
-      const snap = decode(dump.snapshot.data) as { creds?: AuthenticationCreds; keys?: Record<string, Record<string, unknown>> };
-      creds = snap.creds;
+      const snap = parse(dump.snapshot.data);
+      creds = snap.creds as AuthenticationCreds | undefined;
       applyKeys(keys, snap.keys);
       seq = dump.snapshot.seq;
     }
     const deltas = dump.deltas.filter(d => !dump.snapshot || d.seq > dump.snapshot.seq).sort((a, b) => a.seq - b.seq);
     for (const d of deltas) {
-      const delta = decode(d.data) as { creds?: Partial<AuthenticationCreds>; keys?: Record<string, Record<string, unknown>> };
-      if (delta.creds) creds = { ...(creds ?? initAuthCreds()), ...delta.creds };
+      const delta = parse(d.data);
+      // Every write carries the whole creds object, so a delta's creds never need fresh defaults beneath them.
+      if (delta.creds) creds = { ...creds, ...delta.creds } as AuthenticationCreds;
       applyKeys(keys, delta.keys);
       seq = Math.max(seq, d.seq);
     }

@@ -1,6 +1,6 @@
 // Benchmark harness: a hard time bound, cleanup of everything started (in reverse order) on success,
 // failure, timeout or Ctrl-C, and the JSON result in bench/results/<name>.json with the machine and date.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +66,48 @@ export function rssBytes(pid: number): number {
   const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (!kb) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(kb[1]) * 1024;
+}
+
+/** CPU seconds (user + system) each live process has used so far, with a short label, from /proc. */
+export function cpuSnapshot(): Map<number, { label: string; seconds: number }> {
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  const out = new Map<number, { label: string; seconds: number }>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      out.set(pid, { label: processLabel(pid, cmdline), seconds });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+function processLabel(pid: number, argv: string[]): string {
+  const joined = argv.join(' ');
+  if (pid === process.pid) return 'bench process (emulator, Neon proxy, API client)';
+  if (/workerd/.test(argv[0] ?? '')) return 'workerd (Worker, Durable Objects, queues, R2)';
+  if (/runner\/main/.test(joined)) return 'runner';
+  if (/bare-child/.test(joined)) return 'bare Baileys';
+  if (/wrangler/.test(joined)) return 'wrangler (node)';
+  if (/postgres/.test(argv[0] ?? '')) return 'postgres';
+  if (/esbuild/.test(argv[0] ?? '')) return 'esbuild';
+  return 'other';
+}
+
+/** CPU seconds used per process label between two snapshots (processes that started meanwhile count in full). */
+export function cpuUsedBetween(before: ReturnType<typeof cpuSnapshot>, after: ReturnType<typeof cpuSnapshot>): Record<string, number> {
+  const used: Record<string, number> = {};
+  for (const [pid, now] of after) {
+    const delta = now.seconds - (before.get(pid)?.seconds ?? 0);
+    if (delta > 0) used[now.label] = Math.round(((used[now.label] ?? 0) + delta) * 100) / 100;
+  }
+  return Object.fromEntries(Object.entries(used).sort((a, b) => b[1] - a[1]));
 }
 
 export const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 100) / 100;

@@ -4,6 +4,7 @@
 // the emulator's phones scanning the QR. Everything started is registered with the harness for cleanup.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -19,6 +20,7 @@ import { mapLimit, rssBytes, sleep, trackChild, type BenchContext } from './run.
 
 export interface BenchStack {
   url: string;
+  workerInspectorPort: number;
   emulator: RunningEmulator;
   databaseUrl: string;
   runnerToken: string;
@@ -83,6 +85,7 @@ export async function startBenchStack(ctx: BenchContext, emulator: RunningEmulat
   };
   return {
     url: stack.url,
+    workerInspectorPort: stack.workerInspectorPort,
     emulator,
     databaseUrl: stack.databaseUrl,
     runnerToken,
@@ -152,18 +155,59 @@ export async function startBenchRunner(
   };
 }
 
-async function inspectorGc(port: number): Promise<void> {
+/** A DevTools protocol session with a process started with --inspect. */
+async function inspector(port: number) {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
   const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
   await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
-    ws.on('message', (data) => {
-      if ((JSON.parse(String(data)) as { id?: number }).id === 1) resolve();
-    });
+    ws.once('open', () => resolve());
     ws.once('error', reject);
-    setTimeout(() => reject(new Error('inspector GC timed out')), 30_000);
   });
-  ws.close();
+  let nextId = 1;
+  const waiting = new Map<number, (result: unknown) => void>();
+  ws.on('message', (data) => {
+    const reply = JSON.parse(String(data)) as { id?: number; result?: unknown };
+    if (reply.id !== undefined) waiting.get(reply.id)?.(reply.result);
+  });
+  return {
+    call: <T>(method: string, params: object = {}, timeoutMs = 30_000) =>
+      new Promise<T>((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => reject(new Error(`inspector ${method} timed out`)), timeoutMs);
+        waiting.set(id, (result) => (clearTimeout(timer), resolve(result as T)));
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+async function inspectorGc(port: number): Promise<void> {
+  const session = await inspector(port);
+  try {
+    await session.call('HeapProfiler.collectGarbage');
+  } finally {
+    session.close();
+  }
+}
+
+/**
+ * Starts sampling the process's CPU; the returned function stops and writes a .cpuprofile (open it in
+ * Chrome DevTools or speedscope) to `file`.
+ */
+export async function startCpuProfile(port: number, file: string): Promise<() => Promise<void>> {
+  const session = await inspector(port);
+  await session.call('Profiler.enable');
+  await session.call('Profiler.setSamplingInterval', { interval: 500 });
+  await session.call('Profiler.start');
+  return async () => {
+    try {
+      const { profile } = await session.call<{ profile: unknown }>('Profiler.stop', {}, 120_000);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+    } finally {
+      session.close();
+    }
+  };
 }
 
 /** connection_id → status for the bench tenant, read in one query. */

@@ -13,6 +13,8 @@ import { startWorker } from './worker-process';
 
 export interface Stack {
   url: string;
+  /** DevTools protocol port of the Worker (see WorkerProcess). */
+  workerInspectorPort: number;
   databaseUrl: string;
   runnerToken: string;
   /** Set when the stack runs its own WhatsApp Web emulator (sandbox). */
@@ -91,7 +93,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       });
       stops.push(async () => void (await runner.stop(30_000)));
     }
-    return { url: worker.url, databaseUrl, runnerToken, emulator, stop };
+    return { url: worker.url, workerInspectorPort: worker.inspectorPort, databaseUrl, runnerToken, emulator, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -14,6 +14,8 @@ const NOISE = /Request\.cf|cf object|workers\.cloudflare\.com|GetAddrInfoReqWrap
 
 export interface WorkerProcess {
   url: string;
+  /** DevTools protocol port of the Worker's isolate (profiling, debugging). */
+  inspectorPort: number;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -46,6 +48,7 @@ function bundleWorker(outdir: string): void {
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
+  const inspectorPort = await freePort();
   const entry: string[] = [];
   if (opts.prebuilt) {
     const outdir = path.join(opts.persistTo, 'bundle');
@@ -63,7 +66,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
     '--port',
     String(opts.port),
     '--inspector-port',
-    String(await freePort()),
+    String(inspectorPort),
     '--persist-to',
     opts.persistTo,
     '--show-interactive-dev-session=false',
@@ -111,7 +114,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
     if (exited) throw new Error('wrangler dev exited before it was ready (see the [worker] lines above)');
     try {
       const res = await fetch(`${url}/api/openapi.json`, { signal: AbortSignal.timeout(5000) });
-      if (res.ok) return { url, child, stop };
+      if (res.ok) return { url, inspectorPort, child, stop };
     } catch {
       // not listening yet
     }

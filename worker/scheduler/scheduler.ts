@@ -268,6 +268,8 @@ export class Scheduler extends DurableObject<Env> {
     // Connections that should run but have no holder.
     const runners = this.registry.runners();
     const load = this.registry.loadByRunner();
+    // One log line per pass, not per lease: a restore grants hundreds at once.
+    const granted: Record<string, number> = {};
     for (const d of desired) {
       const lease = this.registry.lease(d.connectionPk);
       if (lease?.runner_id) continue;
@@ -284,8 +286,9 @@ export class Scheduler extends DurableObject<Env> {
       if (ws) {
         this.send(ws, { type: 'lease.grant', connection_pk: d.connectionPk, tenant_id: d.tenantId, connection_id: d.connectionId, epoch });
       }
-      this.log('info', 'lease granted', { runnerId: target, connectionPk: d.connectionPk, epoch });
+      granted[target] = (granted[target] ?? 0) + 1;
     }
+    if (Object.keys(granted).length) this.log('info', 'leases granted', { byRunner: granted });
 
     // Free lease rows of connections that no longer exist or run: Postgres keeps their epoch.
     for (const lease of this.ctx.storage.sql
