@@ -25,6 +25,9 @@ export const errorCodes = [
   'runner_timeout',
   'stale_epoch',
   'send_failed',
+  'invalid_media_url',
+  'media_unavailable',
+  'media_too_large',
   'pairing_unavailable',
   'internal_error',
 ] as const;

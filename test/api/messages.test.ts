@@ -22,7 +22,8 @@ describe('send-message', () => {
     ['a message over 65536 characters', { connection_id: 'c', to: '923001234567', message: 'x'.repeat(65_537) }],
     ['a numeric to', { connection_id: 'c', to: 923001234567, message: 'hi' }],
     ['a client_message_id with a space', { connection_id: 'c', to: '923001234567', message: 'hi', client_message_id: 'has space' }],
-    ['an unknown field', { connection_id: 'c', to: '923001234567', message: 'hi', media: 'x' }],
+    ['an unknown field', { connection_id: 'c', to: '923001234567', message: 'hi', priority: 'high' }],
+    ['media that is not an object', { connection_id: 'c', to: '923001234567', message: 'hi', media: 'x' }],
   ])('refuses %s with 400', async (_label, body) => {
     expectError(await t.api.post('/api/send-message', body), 400, 'validation_failed');
   });
