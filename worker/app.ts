@@ -1,5 +1,6 @@
 // The control plane's HTTP surface: public docs and login, then everything else behind tenant auth.
 import { Scalar } from '@scalar/hono-api-reference';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { requireTenant } from './auth/middleware';
 import { httpDb } from './data/db';
@@ -9,6 +10,7 @@ import type { AppEnv } from './http/context';
 import { errorResponse, renderError } from './http/errors';
 import { newRouter } from './http/router';
 import { internalRoutes } from './internal/routes';
+import { base64Length, maxMediaBytes } from './lib/media-source';
 import { apiKeyRoutes } from './routes/api-keys';
 import { connectionRoutes } from './routes/connections';
 import { messageRoutes } from './routes/messages';
@@ -18,6 +20,14 @@ import { webhookLogRoutes } from './routes/webhook-logs';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
+/**
+ * send-message may carry a file as base64: its body may hold that on top of the usual limit (which the
+ * rest of the body keeps). Every other route keeps MAX_BODY_BYTES.
+ */
+const apiMaxBodyBytes = (c: Context<AppEnv>) =>
+  c.req.method === 'POST' && c.req.path === '/api/send-message'
+    ? maxBodyBytes(c.env) + base64Length(maxMediaBytes(c.env))
+    : maxBodyBytes(c.env);
 const INTERNAL_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 /** Postgres for the request, and a place for writes that may finish after the response is out. */
@@ -61,7 +71,7 @@ export function createApp() {
   app.use('/internal/*', limitBody(() => INTERNAL_MAX_BODY_BYTES), withDb);
   app.route('/internal', internalRoutes);
 
-  app.use('/api/*', limitBody(maxBodyBytes), withDb);
+  app.use('/api/*', limitBody(apiMaxBodyBytes), withDb);
   app.route('/api', loginRoutes);
 
   app.use('/api/*', requireTenant);

@@ -20,10 +20,21 @@ export interface Env {
   RUNNER_HEARTBEAT_MS?: string;
   /** How long POST /api/send-message waits for the runner (ms, default 20000). */
   SEND_TIMEOUT_MS?: string;
+  /** The same for a send with media, which the runner downloads and uploads first (ms, default 120000). */
+  MEDIA_SEND_TIMEOUT_MS?: string;
+  /** Largest file a send-message `media` may carry, in bytes (default 16 MiB). */
+  MAX_MEDIA_BYTES?: string;
+  /**
+   * Where runners reach this Worker (their CONTROL_PLANE_URL): media links handed to runners start with it,
+   * so that runners present their token to them. Default: the origin the send request came in on.
+   */
+  CONTROL_PLANE_URL?: string;
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   HUB: DurableObjectNamespace<Hub>;
   EVENTS: Queue;
   WEBHOOKS: Queue;
   SESSIONS: R2Bucket;
+  /** Files of media sends, between the API request and the runner's download (`media/<connection_pk>/<uuid>`). */
+  MEDIA: R2Bucket;
   ASSETS: Fetcher;
 }

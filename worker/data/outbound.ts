@@ -37,19 +37,21 @@ export interface OpenedOutbound {
   message?: { id: number; status: MessageRow['status']; providerMessageId: string };
 }
 
+type LookupRow = {
+  connection_pk: string;
+  connection_status: ConnectionRow['status'];
+  message_id: string | null;
+  message_status: MessageRow['status'] | null;
+  provider_message_id: string | null;
+};
+
 /**
  * The send path's database work in one round trip: finds the tenant's connection and, when it is
  * connected, records the outbound row (`pending`) unless an earlier attempt with the same id did;
  * answers the connection and whichever row now stands. Undefined when the connection does not exist.
  */
 export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutbound | undefined> {
-  const result = await db.execute<{
-    connection_pk: string;
-    connection_status: ConnectionRow['status'];
-    message_id: string | null;
-    message_status: MessageRow['status'] | null;
-    provider_message_id: string | null;
-  }>(sql`
+  const result = await db.execute<LookupRow>(sql`
     with conn as (
       select id, status from ${connections}
       where tenant_id = ${d.tenantId} and connection_id = ${d.connectionId}
@@ -73,14 +75,41 @@ export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutb
       limit 1
     ) earlier on true
   `);
-  const row = result.rows[0];
+  return opened(result.rows[0], d.providerMessageId);
+}
+
+/**
+ * The lookup half of openOutbound, without recording anything: the connection and the row an earlier
+ * attempt with the same id recorded, if any. The media path asks this first, so a retry of a send that
+ * already went out neither fetches nor stores its file again. Undefined when the connection does not exist.
+ */
+export async function findOutbound(
+  db: Db,
+  d: Pick<OutboundDraft, 'tenantId' | 'connectionId' | 'clientMessageId' | 'providerMessageId'>,
+): Promise<OpenedOutbound | undefined> {
+  const result = await db.execute<LookupRow>(sql`
+    select conn.id as connection_pk, conn.status as connection_status,
+           earlier.id as message_id, earlier.status as message_status, earlier.provider_message_id
+    from ${connections} conn
+    left join lateral (
+      select id, status, provider_message_id from ${messages} m
+      where m.connection_pk = conn.id
+        and (m.provider_message_id = ${d.providerMessageId} or m.client_message_id = ${d.clientMessageId ?? null})
+      limit 1
+    ) earlier on true
+    where conn.tenant_id = ${d.tenantId} and conn.connection_id = ${d.connectionId}
+  `);
+  return opened(result.rows[0], d.providerMessageId);
+}
+
+function opened(row: LookupRow | undefined, providerMessageId: string): OpenedOutbound | undefined {
   if (!row) return undefined;
   return {
     connection: { pk: row.connection_pk, status: row.connection_status },
     message:
       row.message_id === null
         ? undefined
-        : { id: Number(row.message_id), status: row.message_status!, providerMessageId: row.provider_message_id ?? d.providerMessageId },
+        : { id: Number(row.message_id), status: row.message_status!, providerMessageId: row.provider_message_id ?? providerMessageId },
   };
 }
 

@@ -3,6 +3,7 @@
 // the response: local workerd loses the next request on the connection when a body is left unread
 // (seen with wrangler 4.124, for refused bodies and for requests refused before their body was parsed,
 // e.g. a 401). Cloudflare's edge caps request bodies itself, so the drain is bounded there too.
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from './context';
 import { errorResponse } from './errors';
@@ -22,9 +23,10 @@ async function drain(stream: ReadableStream<Uint8Array>, alreadyRead = 0): Promi
   }
 }
 
-export function limitBody(maxBytes: (env: AppEnv['Bindings']) => number) {
+/** `maxBytes` is asked per request, so one route may allow more than the rest (send-message's base64 media). */
+export function limitBody(maxBytes: (c: Context<AppEnv>) => number) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const max = maxBytes(c.env);
+    const max = maxBytes(c);
     const tooLarge = () => errorResponse(c, 413, 'payload_too_large', `The request body is larger than ${max} bytes.`);
     const original = c.req.raw;
     const body = original.body;

@@ -44,9 +44,11 @@ function describeStatus(status: number): string {
     case 409:
       return 'Conflict with the current state.';
     case 413:
-      return 'Body too large.';
+      return 'Body (or the media file) too large.';
     case 415:
       return 'Body must be application/json.';
+    case 422:
+      return 'The media URL could not be fetched (error.details has its status).';
     case 502:
       return 'WhatsApp refused the message.';
     case 503:

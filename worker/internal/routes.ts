@@ -1,9 +1,11 @@
-// Runner-facing routes (not part of the tenant API): the Scheduler link, event intake and auth state.
+// Runner-facing routes (not part of the tenant API): the Scheduler link, event intake, auth state and the
+// files of media sends.
 // Contract: protocol/runner.ts. Every write is fenced by the connection's lease epoch.
 import { Hono } from 'hono';
 import { AuthStateWrite, EventBatch, type EventBatchResult, type QueuedEvent } from '../../protocol/runner';
 import type { AppEnv } from '../http/context';
 import { ApiError, errorResponse } from '../http/errors';
+import { mediaKeyOf } from '../data/media-store';
 import { AuthStore } from './auth-store';
 import { checkEpoch, leaseViews } from './leases';
 import { requireRunner } from './runner-auth';
@@ -96,6 +98,17 @@ export const internalRoutes = new Hono<AppEnv>()
     if (write.kind === 'snapshot') await store.writeSnapshot(pk, write.seq, write.data);
     else await store.writeDelta(pk, write.seq, write.data);
     return c.body(null, 204);
+  })
+  // A media send's file, as the send-message route stored it; the runner downloads it before sending.
+  .get('/media/:pk/:id', async (c) => {
+    const key = mediaKeyOf(c.req.param('pk'), c.req.param('id'));
+    const object = key ? await c.env.MEDIA.get(key) : null;
+    if (!object) return errorResponse(c, 404, 'not_found', 'No such media file (sent, expired, or never stored).');
+    return c.body(object.body, 200, {
+      'content-type': object.httpMetadata?.contentType ?? 'application/octet-stream',
+      'content-length': String(object.size),
+      'cache-control': 'no-store',
+    });
   })
   .delete('/sessions/:pk/auth', async (c) => {
     const pk = connectionPkParam(c.req.param('pk'));

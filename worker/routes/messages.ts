@@ -1,20 +1,60 @@
-// Messaging endpoints of the seed: send a message, list chats, read a chat's history.
+// Messaging endpoints of the seed: send a message (text, or a file), list chats, read a chat's history.
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { ConnectionId } from '../../protocol/connections';
-import { Chat, Message, SendMessageBody, SendMessageResponse } from '../../protocol/messages';
+import { resolveMimetype, type MediaSourceHints } from '../../protocol/media';
+import { Chat, Message, SendMessageBody, SendMessageResponse, type SendMessageMedia } from '../../protocol/messages';
+import type { Command } from '../../protocol/runner';
 import { Cursor, limitParam } from '../../protocol/pagination';
 import { getConnection } from '../data/connections';
 import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
-import { isResendable, markOutbound, openOutbound, providerIdFor } from '../data/outbound';
+import { storeMedia, type StoredMedia } from '../data/media-store';
+import { findOutbound, isResendable, markOutbound, openOutbound, providerIdFor, type OpenedOutbound } from '../data/outbound';
 import { ApiError, connectionNotFound } from '../http/errors';
 import { runCommand } from '../scheduler/client';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+import type { AppEnv } from '../http/context';
+import { acceptMediaUrl, fetchMedia, maxMediaBytes, mediaFromBase64 } from '../lib/media-source';
 import { chatIdOf, toJid } from '../lib/recipient';
+import { parsePrivateTargetPolicy } from '../lib/webhook-url';
 
 /** How long a send waits for the runner's answer before answering 504 (the message is then 'unknown'). */
 const DEFAULT_SEND_TIMEOUT_MS = 20_000;
+/** The same for media, which the runner downloads and uploads to WhatsApp before it sends. */
+const DEFAULT_MEDIA_SEND_TIMEOUT_MS = 120_000;
 
+type SendContext = Context<AppEnv>;
+
+/** A document's file name from its URL, when the last path segment looks like one. */
+const fileNameFromUrl = (name: string | null) => (name && /\.[A-Za-z0-9]{1,8}$/.test(name) && name.length <= 255 ? name : undefined);
+
+/**
+ * The file of a media send: decoded or fetched (bounded, SSRF-checked), stored in R2 under the
+ * connection, with the mimetype and file name it goes out with.
+ */
+async function storeSendMedia(c: SendContext, connectionPk: string, media: SendMessageMedia, decoded: Uint8Array | undefined): Promise<StoredMedia> {
+  let bytes = decoded;
+  let hints: MediaSourceHints = {};
+  let filename = media.filename;
+  if (!bytes) {
+    const fetched = await fetchMedia(media.url!, {
+      policy: parsePrivateTargetPolicy(c.env.ALLOW_PRIVATE_WEBHOOK_TARGETS),
+      maxBytes: maxMediaBytes(c.env),
+    });
+    bytes = fetched.bytes;
+    hints = { contentType: fetched.contentType, name: fetched.name };
+    if (media.type === 'document') filename ??= fileNameFromUrl(fetched.name);
+  }
+  const mimetype = resolveMimetype(media, { ...hints, bytes });
+  return storeMedia(c.env.MEDIA, connectionPk, bytes, { type: media.type, mimetype, filename: filename ?? null });
+}
+
+/** Where the runner downloads a stored file: under the URL it reaches the control plane at. */
+function mediaSourceUrl(c: SendContext, stored: StoredMedia): string {
+  const base = (c.env.CONTROL_PLANE_URL || new URL(c.req.url).origin).replace(/\/+$/, '');
+  return `${base}${stored.path}`;
+}
 
 export const messageRoutes = newRouter()
   .openapi(
@@ -22,14 +62,17 @@ export const messageRoutes = newRouter()
       method: 'post',
       path: '/send-message',
       tags: ['Messages'],
-      summary: 'Send a text message',
+      summary: 'Send a message (text, or a file with an optional caption)',
       description:
         'Sends through the runner that holds the connection and answers once WhatsApp acknowledged the message. ' +
-        'Retrying with the same client_message_id never sends twice.',
+        'Retrying with the same client_message_id never sends twice (nor fetches the media again).\n\n' +
+        'With `media`, the file comes as `base64` in the body or from a `url` that Switchboard fetches itself (http(s), ' +
+        'public addresses only, 30 s, at most MAX_MEDIA_BYTES, 16 MiB by default); `message` is then the caption. ' +
+        'This route accepts bodies up to MAX_BODY_BYTES plus the base64 of MAX_MEDIA_BYTES.',
       request: jsonBody(SendMessageBody),
       responses: {
         200: jsonContent(SendMessageResponse, 'Sent.'),
-        ...errorResponses(400, 401, 404, 409, 413, 502, 503, 504),
+        ...errorResponses(400, 401, 404, 409, 413, 422, 502, 503, 504),
       },
     }),
     async (c) => {
@@ -42,41 +85,94 @@ export const messageRoutes = newRouter()
           '`to` must be a phone number with country code (digits, optional +) or a WhatsApp JID.',
         );
       }
+      const media = body.media;
+      // Everything that can be judged from the request alone is judged before any work is done.
+      let decoded: Uint8Array | undefined;
+      if (media?.base64 !== undefined) decoded = mediaFromBase64(media.base64, maxMediaBytes(c.env));
+      if (media?.url !== undefined) acceptMediaUrl(media.url, parsePrivateTargetPolicy(c.env.ALLOW_PRIVATE_WEBHOOK_TARGETS));
+
       const db = c.get('db');
       const started = Date.now();
       const { tenantId } = c.get('principal');
-      const opened = await openOutbound(db, {
+      const draft = {
         tenantId,
         connectionId: body.connection_id,
         chatId: chatIdOf(jid),
         toJid: jid,
-        type: 'text',
-        text: body.message,
         clientMessageId: body.client_message_id,
         providerMessageId: await providerIdFor(tenantId, body.connection_id, body.client_message_id),
-      });
-      if (!opened) throw connectionNotFound(body.connection_id);
-      const { connection, message: row } = opened;
+      };
       const answer = (id: string) => ({ status: 'sent' as const, client_message_id: body.client_message_id ?? null, provider_message_id: id });
-      // A retry of a request that already went out answers the first result and sends nothing.
-      if (row && !isResendable(row.status)) return c.json(answer(row.providerMessageId), 200);
-      if (connection.status !== 'connected') {
-        throw new ApiError(
+      const notConnected = (status: string) =>
+        new ApiError(
           409,
           'connection_not_connected',
-          `Connection "${body.connection_id}" is ${connection.status}; link it (GET /api/get-qr/${body.connection_id}) before sending.`,
+          `Connection "${body.connection_id}" is ${status}; link it (GET /api/get-qr/${body.connection_id}) before sending.`,
         );
+
+      let opened: OpenedOutbound | undefined;
+      let stored: StoredMedia | undefined;
+      let mediaMs = 0;
+      if (!media) {
+        opened = await openOutbound(db, { ...draft, type: 'text', text: body.message! });
+      } else {
+        // A retry of a send that already went out answers before the file is fetched or stored again.
+        const earlier = await findOutbound(db, draft);
+        if (!earlier) throw connectionNotFound(body.connection_id);
+        if (earlier.message && !isResendable(earlier.message.status)) return c.json(answer(earlier.message.providerMessageId), 200);
+        if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection.status);
+        const storing = Date.now();
+        stored = await storeSendMedia(c, earlier.connection.pk, media, decoded);
+        mediaMs = Date.now() - storing;
+        try {
+          opened = await openOutbound(db, { ...draft, type: media.type, text: body.message || null, content: stored.description });
+        } catch (e) {
+          c.get('afterResponse')(c.env.MEDIA.delete(stored.key));
+          throw e;
+        }
+      }
+      if (!opened) throw connectionNotFound(body.connection_id);
+      const { connection, message: row } = opened;
+      // The file is not needed once the send has an outcome the runner will not retry (or never started).
+      const discardMedia = () => {
+        if (stored) c.get('afterResponse')(c.env.MEDIA.delete(stored.key));
+      };
+      // A retry of a request that already went out answers the first result and sends nothing.
+      if (row && !isResendable(row.status)) {
+        discardMedia();
+        return c.json(answer(row.providerMessageId), 200);
+      }
+      if (connection.status !== 'connected') {
+        discardMedia();
+        throw notConnected(connection.status);
       }
       if (!row) throw new Error('outbound row neither recorded nor found');
+      const command: Command = { name: 'send', to: jid, text: body.message ?? '', message_id: row.providerMessageId };
+      if (media && stored) {
+        command.media = {
+          kind: media.type,
+          mimetype: stored.description.mimetype,
+          ...(stored.description.filename ? { filename: stored.description.filename } : {}),
+          ...(media.ptt ? { ptt: true } : {}),
+          source: { url: mediaSourceUrl(c, stored) },
+        };
+      }
       const dispatched = Date.now();
       const outcome = await runCommand(
         c.env,
         connection.pk,
-        { name: 'send', to: jid, text: body.message, message_id: row.providerMessageId },
-        Number(c.env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS,
+        command,
+        media
+          ? Number(c.env.MEDIA_SEND_TIMEOUT_MS) || DEFAULT_MEDIA_SEND_TIMEOUT_MS
+          : Number(c.env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS,
       );
       // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too).
-      c.header('Server-Timing', `db;dur=${dispatched - started}, runner;dur=${Date.now() - dispatched}`);
+      c.header(
+        'Server-Timing',
+        `db;dur=${dispatched - started - mediaMs}, ${media ? `media;dur=${mediaMs}, ` : ''}runner;dur=${Date.now() - dispatched}`,
+      );
+      // After a timeout the runner may still be downloading the file: it is left to the bucket's lifecycle rule.
+      if (outcome.ok || outcome.error.code !== 'timeout') discardMedia();
       if (outcome.ok) {
         const sentAt = outcome.result.timestamp ? new Date(outcome.result.timestamp) : undefined;
         // Off the response path: the server-ack event moves the row to 'sent' as well if this write is lost.
@@ -90,6 +186,16 @@ export const messageRoutes = newRouter()
         case 'invalid_recipient':
           await markOutbound(db, row.id, 'failed', { error: message });
           throw new ApiError(400, 'invalid_recipient', message);
+        case 'bad_command':
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw new ApiError(400, 'bad_request', `The runner refused the message: ${message}`);
+        case 'media_too_large':
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw new ApiError(413, 'media_too_large', `The runner refused the file: ${message}`);
+        case 'media_unavailable':
+          // The runner could not read the file we stored for it: our side, worth a retry.
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw new ApiError(502, 'media_unavailable', `The runner could not get the file: ${message}; retry with the same client_message_id.`);
         case 'no_runner':
           throw new ApiError(503, 'runner_unavailable', 'No runner holds this connection right now; retry with the same client_message_id.');
         case 'timeout':
