@@ -20,6 +20,9 @@ declare module 'vitest' {
     emulatorControlUrl: string;
     emulatorRootPublicKey: string;
     emulatorMediaCaFile: string;
+    /** Port on 127.0.0.1 that the Worker may fetch media from (the one private target it allows). */
+    mediaServerPort: number;
+    maxMediaBytes: number;
   }
 }
 
@@ -30,7 +33,11 @@ export const TEST_SCHEDULER_VARS = {
   SCHEDULER_REVOKE_TIMEOUT_MS: '10000',
   RUNNER_HEARTBEAT_MS: '1000',
   SEND_TIMEOUT_MS: '4000',
+  MEDIA_SEND_TIMEOUT_MS: '15000',
 };
+
+/** Small enough that size limits are cheap to test, large enough for real images and documents. */
+export const TEST_MAX_MEDIA_BYTES = 512 * 1024;
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -57,11 +64,19 @@ export default async function setup(project: TestProject) {
     const emulator = await startEmulator({ port: 0, mediaCaFile: path.join(dataDir, 'emulator-media-ca.pem') });
     stops.push(() => emulator.close());
     const runnerToken = randomBytes(24).toString('base64url');
+    // Media tests serve files from this loopback port; every other private target stays refused.
+    const mediaServerPort = await freePort();
     const stack = await startStack({
       dataDir,
       port: await freePort(),
       databaseUrl,
-      vars: { MAX_BODY_BYTES: String(128 * 1024), RUNNER_TOKEN: runnerToken, ...TEST_SCHEDULER_VARS },
+      vars: {
+        MAX_BODY_BYTES: String(128 * 1024),
+        MAX_MEDIA_BYTES: String(TEST_MAX_MEDIA_BYTES),
+        ALLOW_PRIVATE_WEBHOOK_TARGETS: `127.0.0.1:${mediaServerPort}`,
+        RUNNER_TOKEN: runnerToken,
+        ...TEST_SCHEDULER_VARS,
+      },
       prebuilt: true,
       log: (line) => {
         if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
@@ -75,6 +90,8 @@ export default async function setup(project: TestProject) {
     project.provide('emulatorControlUrl', emulator.controlUrl);
     project.provide('emulatorRootPublicKey', emulator.rootPublicKey);
     project.provide('emulatorMediaCaFile', emulator.mediaCaFile!);
+    project.provide('mediaServerPort', mediaServerPort);
+    project.provide('maxMediaBytes', TEST_MAX_MEDIA_BYTES);
   } catch (e) {
     await teardown();
     throw e;

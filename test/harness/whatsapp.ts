@@ -1,9 +1,9 @@
 // End-to-end helpers around real runners and the WhatsApp Web emulator: start runners as processes
 // pointed at the emulator, act as the phone and its contacts, and wait for what the API shows.
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { startRunner, type RunnerProcess } from '../../scripts/lib/runner-process';
-import { baseUrl } from './api';
+import { baseUrl, eventually, uniqueId, type client } from './api';
 
 export { eventually } from './api';
 
@@ -51,3 +51,20 @@ export function phoneNumber(): string {
   return `1555${String(process.pid % 1000).padStart(3, '0')}${String(counter).padStart(4, '0')}`;
 }
 
+
+/** Creates a connection for the tenant and links it by scanning its QR with a fresh emulated phone. */
+export async function linkedConnection(t: { api: ReturnType<typeof client> }) {
+  const id = uniqueId('wa');
+  const number = phoneNumber();
+  await phone('POST', '/accounts', { phone: number, name: `Phone ${number}` });
+  expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
+  const qr = await eventually(async () => {
+    const res = await t.api.get(`/api/get-qr/${id}?wait=10`);
+    return res.body.qr_raw ? res.body : undefined;
+  }, 'a QR from the runner');
+  expect(qr.qr).toMatch(/^data:image\/png;base64,/);
+  expect(qr.status).toBe('connecting');
+  await phone('POST', `/accounts/${number}/scan`, { qr: qr.qr_raw });
+  await eventually(async () => (await t.api.get(`/api/connections/${id}`)).body.status === 'connected', 'the connection to be connected');
+  return { id, number };
+}

@@ -2,7 +2,7 @@
 // WhatsApp Web emulator (acting as the phone and its contacts), observed only through the public API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeDatabase, expectError, newTenant, uniqueId } from '../harness/api';
-import { eventually, launchRunner, phone, phoneNumber, runnersStarted, stopRunners } from '../harness/whatsapp';
+import { eventually, launchRunner, linkedConnection, phone, phoneNumber, runnersStarted, stopRunners } from '../harness/whatsapp';
 
 afterAll(async () => {
   await stopRunners();
@@ -13,23 +13,6 @@ type Tenant = Awaited<ReturnType<typeof newTenant>>;
 
 async function connection(t: Tenant, id: string) {
   return (await t.api.get(`/api/connections/${id}`)).body;
-}
-
-/** Creates a connection and links it by scanning its QR with a fresh emulated phone. */
-async function linkedConnection(t: Tenant) {
-  const id = uniqueId('wa');
-  const number = phoneNumber();
-  await phone('POST', '/accounts', { phone: number, name: `Phone ${number}` });
-  expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
-  const qr = await eventually(async () => {
-    const res = await t.api.get(`/api/get-qr/${id}?wait=10`);
-    return res.body.qr_raw ? res.body : undefined;
-  }, 'a QR from the runner');
-  expect(qr.qr).toMatch(/^data:image\/png;base64,/);
-  expect(qr.status).toBe('connecting');
-  await phone('POST', `/accounts/${number}/scan`, { qr: qr.qr_raw });
-  await eventually(async () => (await connection(t, id)).status === 'connected', 'the connection to be connected');
-  return { id, number };
 }
 
 async function inbox(contact: string): Promise<{ id: string; text: string }[]> {
