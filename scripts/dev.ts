@@ -53,6 +53,9 @@ async function main() {
     embeddedPostgresPort: Number(process.env.EMBEDDED_PG_PORT ?? 5433),
     vars: {
       ALLOW_PRIVATE_WEBHOOK_TARGETS: process.env.ALLOW_PRIVATE_WEBHOOK_TARGETS ?? '',
+      // The runners dial 127.0.0.1; media links must be under that origin even when the API is called as localhost.
+      CONTROL_PLANE_URL: `http://127.0.0.1:${port}`,
+      ...(process.env.MAX_MEDIA_BYTES ? { MAX_MEDIA_BYTES: process.env.MAX_MEDIA_BYTES } : {}),
       ...(process.env.MAX_BODY_BYTES ? { MAX_BODY_BYTES: process.env.MAX_BODY_BYTES } : {}),
     },
     beforeWorker: async (url) => {
