@@ -38,6 +38,12 @@ export const Connection = z
   .object({
     connection_id: ConnectionId,
     status: ConnectionStatus,
+    status_reason: z.string().nullable().meta({
+      description:
+        'Why the connection is in its status, when there is more to say: e.g. `runner_unreachable` (its runner is gone; ' +
+        'it is being moved to another one), `qr_timeout`, `logged_out`, `conflict`, `logout_requested`. Null when connected.',
+      example: null,
+    }),
     phone_number: z.string().nullable().meta({ example: '+923001234567' }),
     webhook_url: z.string().nullable(),
     status_changed_at: timestamp,

@@ -150,6 +150,15 @@ describe('runner against the emulator', () => {
     expect(await cp.command('runner-c', pk, { name: 'restart' })).toMatchObject({ ok: true });
     await cp.until(() => (cp.eventsOf(pk).filter(e => e.type === 'connection.status' && e.status === 'connected').length > statusCount ? true : undefined), 20_000, 'reconnected');
 
+    // The control-plane link drops and comes back (the Scheduler meanwhile announced the connection
+    // unreachable): the runner reports its open session as connected again, without reconnecting to WhatsApp.
+    const connectedBefore = cp.eventsOf(pk).filter(e => e.type === 'connection.status' && e.status === 'connected').length;
+    const hellos = cp.frames.filter(f => f.runnerId === 'runner-c' && f.frame.type === 'hello').length;
+    cp.runners.get('runner-c')!.ws.terminate();
+    await cp.until(() => (cp.frames.filter(f => f.runnerId === 'runner-c' && f.frame.type === 'hello').length > hellos ? true : undefined), 20_000, 'hello again');
+    await cp.until(() => (cp.eventsOf(pk).filter(e => e.type === 'connection.status' && e.status === 'connected').length > connectedBefore ? true : undefined), 20_000, 'connected re-announced');
+    expect(r.sessions.stateOf(pk)).toBe('open');
+
     // The lease moves on behind this runner's back: its next events are refused and it stops.
     const released = cp.frames.length;
     cp.epochs.set(pk, 7);

@@ -80,6 +80,8 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     onUp: () => {
       // A link that came back during a drain must hear about it again.
       if (s.isDraining) link?.send({ type: 'draining' });
+      // And open sessions are reported connected again (the Scheduler announced them unreachable meanwhile).
+      s.reannounce();
     },
     onFrame: frame => {
       switch (frame.type) {

@@ -8,6 +8,7 @@ import { Semaphore, backoffMs, sleep, within } from './backoff.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import { CommandError, WhatsAppSession, type WhatsAppSessionOptions } from './whatsapp.js';
+import { connectionStatusEvent } from './whatsapp-events.js';
 
 type Grant = Extract<ControlToRunner, { type: 'lease.grant' }>;
 type Revoke = Extract<ControlToRunner, { type: 'lease.revoke' }>;
@@ -187,6 +188,17 @@ export class Sessions {
   }
 
   /** Stops every session, flushing auth state and events (bounded), and releases each lease. */
+  /**
+   * After the control-plane link (re)opens: reports every open session as connected again. While the
+   * link was down the Scheduler announced these connections unreachable; this later report puts them back.
+   */
+  reannounce(): void {
+    for (const lease of this.leases.values()) {
+      const wa = lease.wa;
+      if (wa?.state === 'open') this.emit(lease, [connectionStatusEvent('connected', { phone_number: wa.phoneNumber })]);
+    }
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.leases.values()].map(l => this.stopLease(l, { flush: !l.lost })));
   }

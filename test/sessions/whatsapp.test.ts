@@ -72,15 +72,22 @@ describe('WhatsApp sessions through runners', () => {
   });
 
   it('survives its runner being killed: another runner resumes the session without a new QR', async () => {
-    const second = await launchRunner();
     const first = runnersStarted()[0]!;
     first.kill('SIGKILL');
+    // With no runner to take it, the API says so instead of showing a connection nobody holds as connected.
+    await eventually(async () => {
+      const c = await connection(t, link.id);
+      return c.status === 'connecting' && c.status_reason === 'runner_unreachable';
+    }, 'the connection reported unreachable', 20_000);
+    expectError(await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'nobody holds it' }), 409, 'connection_not_connected');
     await phone('POST', `/contacts/${contact}/messages`, { to: link.number, text: 'after the failover' });
+    const second = await launchRunner();
     await eventually(async () => {
       const list = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
       return list.some((m) => m.message === 'after the failover');
     }, 'the message received on the new runner', 60_000);
-    expect((await connection(t, link.id)).status).toBe('connected');
+    await eventually(async () => (await connection(t, link.id)).status === 'connected', 'connected again', 20_000);
+    expect((await connection(t, link.id)).status_reason).toBeNull();
     expect((await t.api.get(`/api/get-qr/${link.id}?wait=0`)).body.qr).toBeNull();
     const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'sent from the new runner' });
     expect(sent.status).toBe(200);

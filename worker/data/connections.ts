@@ -13,6 +13,7 @@ export function toConnection(row: ConnectionRow): Connection {
   return {
     connection_id: row.connectionId,
     status: row.status,
+    status_reason: row.statusReason,
     phone_number: row.phoneNumber,
     webhook_url: row.webhookUrl,
     status_changed_at: row.statusChangedAt.toISOString(),

@@ -6,12 +6,13 @@
 // (one at a time, the new grant only after the old holder released or its revoke timed out), and routes
 // commands (send, pairing code, logout, restart) to the holder, resolving them by request id.
 import { DurableObject } from 'cloudflare:workers';
-import { ControlToRunner, RunnerToControl, type Command, type CommandResult } from '../../protocol/runner';
+import { ControlToRunner, RunnerToControl, type Command, type CommandResult, type QueuedEvent } from '../../protocol/runner';
 import { httpDb } from '../data/db';
 import type { Env } from '../env';
 import { desiredConnections, recordLease } from './desired';
 import { pickRunner } from './placement';
 import { Registry } from './registry';
+import type { LeaseRow } from './types';
 
 export type CommandOutcome =
   | { ok: true; result: CommandResult }
@@ -25,6 +26,9 @@ interface Pending {
   resolve: (outcome: CommandOutcome) => void;
   timer: ReturnType<typeof setTimeout>;
 }
+
+/** runner_id on events the Scheduler itself reports. */
+const SCHEDULER_SOURCE = 'scheduler';
 
 const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) ? Number(v) : fallback);
 
@@ -137,9 +141,36 @@ export class Scheduler extends DurableObject<Env> {
   private async linkLost(ws: WebSocket) {
     const { runnerId } = ws.deserializeAttachment() as Attachment;
     if (this.ctx.getWebSockets(runnerId).some((other) => other !== ws && other.readyState === WebSocket.OPEN)) return;
-    this.registry.runnerDisconnected(runnerId, Date.now());
+    const now = Date.now();
+    this.registry.runnerDisconnected(runnerId, now);
     this.log('warn', 'runner link lost', { runnerId });
-    await this.ctx.storage.setAlarm(Date.now() + this.config.graceMs);
+    await this.ctx.storage.setAlarm(now + this.config.graceMs);
+    await this.announceUnreachable(this.registry.leasesOf(runnerId), now);
+  }
+
+  /**
+   * Tells the API (through the events pipeline, like any status change) that these connections are not
+   * reachable right now, so that none reads `connected` while its runner is gone. The runner that takes
+   * over (or the same one, if its link comes back) reports `connected` again, later in time.
+   */
+  private async announceUnreachable(leases: LeaseRow[], now: number) {
+    const at = new Date(now).toISOString();
+    const queued = leases.map((l) => ({
+      body: {
+        connection_pk: l.connection_pk,
+        tenant_id: l.tenant_id,
+        epoch: l.epoch,
+        runner_id: SCHEDULER_SOURCE,
+        event: { id: `unreachable:${l.connection_pk}:${l.epoch}:${now}`, at, type: 'connection.status', status: 'connecting', reason: 'runner_unreachable' },
+      } satisfies QueuedEvent,
+      contentType: 'json' as const,
+    }));
+    try {
+      for (let i = 0; i < queued.length; i += 100) await this.env.EVENTS.sendBatch(queued.slice(i, i + 100));
+    } catch (e) {
+      // Best effort: the status is corrected by the next runner's own report either way.
+      this.log('warn', 'could not announce unreachable connections', { count: queued.length, error: String(e) });
+    }
   }
 
   // RPC from the Worker ------------------------------------------------------------------------------
@@ -222,7 +253,9 @@ export class Scheduler extends DurableObject<Env> {
         continue;
       }
       for (const ws of this.ctx.getWebSockets(r.runner_id)) ws.close(4001, 'heartbeats missed');
-      for (const lease of this.registry.leasesOf(r.runner_id)) this.registry.release(lease.connection_pk);
+      const leases = this.registry.leasesOf(r.runner_id);
+      if (silent) await this.announceUnreachable(leases, now); // a lost link was announced when it dropped
+      for (const lease of leases) this.registry.release(lease.connection_pk);
       this.registry.forgetRunner(r.runner_id);
       this.log('warn', 'runner presumed gone; its connections move', { runnerId: r.runner_id });
     }
