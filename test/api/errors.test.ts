@@ -38,30 +38,34 @@ describe('bad input', () => {
   });
 
   it('an oversized body is 413 payload_too_large', async () => {
-    const res = await call('POST', '/api/send-message', {
-      key,
-      body: { connection_id: 'c', to: '923001234567', message: 'x'.repeat(200 * 1024) },
-    });
+    const res = await call('POST', '/api/connections', { key, body: { connection_id: 'c', webhook_url: `https://example.com/${'x'.repeat(200 * 1024)}` } });
     expectError(res, 413, 'payload_too_large');
+    // send-message takes the base64 of MAX_MEDIA_BYTES on top of MAX_BODY_BYTES, and no more.
+    const send = await call('POST', '/api/send-message', { key, body: { connection_id: 'c', to: '923001234567', message: 'x'.repeat(1024 * 1024) } });
+    expectError(send, 413, 'payload_too_large');
   });
 
   it('an oversized body without Content-Length is still refused', async () => {
-    const big = 'x'.repeat(200 * 1024);
-    const stream = new ReadableStream({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode(`{"connection_id":"c","to":"923001234567","message":"${big}"}`));
-        controller.close();
-      },
-    });
     const { baseUrl } = await import('../harness/api');
-    const res = await fetch(`${baseUrl()}/api/send-message`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: stream,
-      duplex: 'half',
-    } as RequestInit);
+    const chunked = (path: string, text: string) =>
+      fetch(`${baseUrl()}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(text));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+    const big = 'x'.repeat(200 * 1024);
+    const res = await chunked('/api/connections', `{"connection_id":"c","webhook_url":"https://example.com/${big}"}`);
     expect(res.status).toBe(413);
     expect((await res.json()).error.code).toBe('payload_too_large');
+    const send = await chunked('/api/send-message', `{"connection_id":"c","to":"923001234567","message":"${'x'.repeat(1024 * 1024)}"}`);
+    expect(send.status).toBe(413);
+    expect((await send.json()).error.code).toBe('payload_too_large');
   });
 
   it('an unknown API route is a JSON 404', async () => {
