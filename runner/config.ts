@@ -34,6 +34,10 @@ const Env = z.object({
   AUTH_FLUSH_INTERVAL_MS: int(1000, 10),
   AUTH_SNAPSHOT_EVERY: int(50, 1),
   OUTBOX_MAX_EVENTS: int(100_000, 1000),
+  /** Directory for the outbox journal (a volume that outlives the process); unset: memory only. */
+  OUTBOX_DIR: z.string().optional(),
+  /** How long a restarted runner waits for its replayed journal to be accepted before it dials the control plane. */
+  OUTBOX_REPLAY_WAIT_MS: int(10_000, 0),
   DRAIN_TIMEOUT_MS: int(60_000, 1000),
 });
 
@@ -57,6 +61,8 @@ export type RunnerConfig = {
   authFlushIntervalMs: number;
   authSnapshotEvery: number;
   outboxMaxEvents: number;
+  outboxDir?: string;
+  outboxReplayWaitMs: number;
   drainTimeoutMs: number;
 };
 
@@ -95,6 +101,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig =
     authFlushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
     authSnapshotEvery: e.AUTH_SNAPSHOT_EVERY,
     outboxMaxEvents: e.OUTBOX_MAX_EVENTS,
+    outboxDir: e.OUTBOX_DIR,
+    outboxReplayWaitMs: e.OUTBOX_REPLAY_WAIT_MS,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
   };
 };

@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import { EventBatchResult, MAX_EVENTS_PER_BATCH, RunnerEvent, type EventBatch } from '../protocol/runner.js';
 import { backoffMs, sleep } from './backoff.js';
 import type { RunnerMetrics } from './metrics.js';
+import type { JournalEntry, OutboxJournal } from './outbox-journal.js';
 
-type Entry = { pk: string; epoch: number; event: RunnerEvent };
+type Entry = JournalEntry;
 export type RejectReason = EventBatchResult['rejected'][number]['reason'];
 
 export type OutboxOptions = {
@@ -27,6 +28,8 @@ export type OutboxOptions = {
   metrics?: RunnerMetrics;
   logger?: Logger;
   onRejected?: (connectionPk: string, epoch: number, reason: RejectReason) => void;
+  /** Keeps every waiting event on local disk too, so a restarted process can replay it (OUTBOX_DIR). */
+  journal?: OutboxJournal;
 };
 
 export class Outbox {
@@ -52,6 +55,7 @@ export class Outbox {
   /** Queues events of one lease. Invalid events are refused here, so one bad event never blocks a batch. */
   push(pk: string, epoch: number, events: RunnerEvent[]): void {
     if (this.closed) return;
+    const added: Entry[] = [];
     for (const event of events) {
       if (!RunnerEvent.safeParse(event).success) {
         this.opts.logger?.error({ connection_pk: pk, event_id: event.id, type: event.type }, 'outbox: invalid event dropped');
@@ -59,20 +63,31 @@ export class Outbox {
         continue;
       }
       if (this.queue.length >= this.maxEvents) this.evictOne();
-      this.queue.push({ pk, epoch, event });
+      const entry = { pk, epoch, event };
+      this.queue.push(entry);
+      added.push(entry);
     }
+    this.opts.journal?.added(added);
+    this.opts.metrics?.outboxDepth.set(this.queue.length);
+    this.kick();
+  }
+
+  /** Queues events a previous process journaled and never handed over (already in the journal). */
+  replay(entries: Entry[]): void {
+    if (this.closed || entries.length === 0) return;
+    this.queue.push(...entries);
     this.opts.metrics?.outboxDepth.set(this.queue.length);
     this.kick();
   }
 
   /** Drops every waiting event of a lease (at or below `epoch` when given): the lease is gone. */
   drop(pk: string, epoch?: number): number {
-    const before = this.queue.length;
-    this.queue = this.queue.filter(e => this.inFlight.has(e) || e.pk !== pk || (epoch !== undefined && e.epoch > epoch));
-    const dropped = before - this.queue.length;
-    if (dropped) this.opts.metrics?.outboxDropped.inc({ reason: 'rejected' }, dropped);
-    this.settle();
-    return dropped;
+    const keep = (e: Entry) => this.inFlight.has(e) || e.pk !== pk || (epoch !== undefined && e.epoch > epoch);
+    const dropped = this.queue.filter(e => !keep(e));
+    this.queue = this.queue.filter(keep);
+    if (dropped.length) this.opts.metrics?.outboxDropped.inc({ reason: 'rejected' }, dropped.length);
+    this.settle(dropped);
+    return dropped.length;
   }
 
   /** Resolves once no event of `pk` (or none at all) is waiting or in flight. */
@@ -99,12 +114,15 @@ export class Outbox {
     let victim = this.queue.findIndex(e => e.event.type === 'qr' && !this.inFlight.has(e));
     if (victim < 0) victim = this.queue.findIndex(e => !this.inFlight.has(e));
     if (victim < 0) return;
-    this.queue.splice(victim, 1);
+    const [evicted] = this.queue.splice(victim, 1);
+    this.opts.journal?.done([evicted!], this.queue);
     this.opts.metrics?.outboxDropped.inc({ reason: 'overflow' });
     if (victim === 0 || this.queue.length % 1000 === 0) this.opts.logger?.warn({ max: this.maxEvents }, 'outbox full: evicting oldest events');
   }
 
-  private settle(): void {
+  /** After events left the queue: the journal learns which, depth and waiters are updated. */
+  private settle(removed: readonly Entry[] = []): void {
+    if (removed.length) this.opts.journal?.done(removed, this.queue);
     this.opts.metrics?.outboxDepth.set(this.queue.length);
     this.waiters = this.waiters.filter(w => {
       if (this.pending(w.pk)) return true;
@@ -191,6 +209,6 @@ export class Outbox {
 
   private remove(done: Set<Entry>): void {
     this.queue = this.queue.filter(e => !done.has(e));
-    this.settle();
+    this.settle([...done]);
   }
 }

@@ -8,6 +8,8 @@ import { Link } from './link.js';
 import { downloadMedia } from './media-source.js';
 import { createMetrics, type RunnerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import { OutboxJournal } from './outbox-journal.js';
+import { within } from './backoff.js';
 import { Sessions, type SessionsOptions } from './sessions.js';
 
 export type RunnerOverrides = {
@@ -30,7 +32,9 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   const metrics = overrides.metrics ?? createMetrics();
 
   let sessions: Sessions | undefined;
+  const journaled = config.outboxDir ? OutboxJournal.open(config.outboxDir) : undefined;
   const outbox = new Outbox({
+    journal: journaled?.journal,
     controlPlaneUrl: config.controlPlaneUrl,
     token: config.runnerToken,
     runnerId: config.runnerId,
@@ -99,6 +103,15 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   });
 
   const http = await startHttp({ ready: () => !!link?.up && !s.isDraining, metrics }, config.httpPort, config.httpHost);
+  if (journaled?.pending.length) {
+    // Events a previous process of this runner received but never handed over. Posted before the link
+    // says hello: until then the Scheduler keeps the old leases, so their epochs are still current.
+    logger.warn({ events: journaled.pending.length }, 'outbox: replaying events journaled by a previous process');
+    outbox.replay(journaled.pending);
+    if (!(await within(outbox.flush().then(() => true), config.outboxReplayWaitMs, false))) {
+      logger.warn({ waiting: outbox.depth }, 'outbox: replay not accepted yet; connecting anyway (it keeps retrying)');
+    }
+  }
   link.start();
   logger.info({ runner_id: config.runnerId, http_port: http.port, capacity: config.capacity }, 'runner started');
 
@@ -108,6 +121,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
       await s.stopAll();
       await link?.close();
       outbox.close();
+      journaled?.journal.close();
       await http.close();
     })());
 

@@ -89,6 +89,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         waWebSocketUrl: emulator?.url ?? process.env.WA_WEBSOCKET_URL,
         waTrustRoot: emulator?.rootPublicKey ?? process.env.WA_TRUST_ROOT,
         waMediaCa: emulator?.mediaCaFile ?? process.env.WA_MEDIA_CA,
+        // Each runner's outbox journal next to the rest of the local data, so a crashed runner loses nothing.
+        env: { OUTBOX_DIR: path.join(opts.dataDir, 'outbox', `local-${i + 1}`) },
         log: (line) => log(`[runner ${i + 1}] ${line}`),
       });
       stops.push(async () => void (await runner.stop(30_000)));
