@@ -162,7 +162,13 @@ export const commandErrorCodes = [
 ] as const;
 
 export const ControlToRunner = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('welcome'), runner_id: z.string(), heartbeat_interval_ms: z.number().int().positive() }),
+  z.object({
+    type: z.literal('welcome'),
+    runner_id: z.string(),
+    heartbeat_interval_ms: z.number().int().positive(),
+    /** The control plane's clock (ms since the epoch) when it answered hello: runners stamp events in its time. */
+    server_time: z.number().int().positive().optional(),
+  }),
   /** Start (or keep) a session for this connection under this epoch. */
   z.object({
     type: z.literal('lease.grant'),

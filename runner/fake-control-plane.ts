@@ -18,7 +18,7 @@ import {
 export type StoredEvent = { pk: string; epoch: number; runnerId: string; event: RunnerEvent };
 type Reply = Extract<RunnerToControl, { type: 'reply' }>;
 
-export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?: number } = {}) => {
+export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?: number; /** How far this control plane's clock is ahead of the runner's. */ clockAheadMs?: number } = {}) => {
   const token = opts.token ?? 'test-runner-token';
   /** Current epoch of each known connection: the fence. */
   const epochs = new Map<string, number>();
@@ -127,7 +127,7 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
         const frame = RunnerToControl.parse(JSON.parse(data.toString()));
         entry.frames.push(frame);
         frames.push({ runnerId, frame });
-        if (frame.type === 'hello') sendTo(runnerId, { type: 'welcome', runner_id: runnerId, heartbeat_interval_ms: opts.heartbeatMs ?? 5000 });
+        if (frame.type === 'hello') sendTo(runnerId, { type: 'welcome', runner_id: runnerId, heartbeat_interval_ms: opts.heartbeatMs ?? 5000, server_time: Date.now() + (opts.clockAheadMs ?? 0) });
         changed();
       });
       ws.on('close', () => {

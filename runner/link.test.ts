@@ -4,6 +4,8 @@ import { Semaphore, backoffMs } from './backoff.js';
 import { linkUrlFor, loadConfig } from './config.js';
 import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
 import { Link } from './link.js';
+import { clock } from './clock.js';
+import { connectionStatusEvent } from './whatsapp-events.js';
 
 let cp: FakeControlPlane;
 let link: Link | undefined;
@@ -31,6 +33,22 @@ const make = (token = cp.token) =>
   }));
 
 describe('control-plane link', () => {
+  it("takes the control plane's clock from its welcome, so events are stamped in its time", async () => {
+    await cp.close();
+    cp = await startFakeControlPlane({ heartbeatMs: 100, clockAheadMs: 90_000 });
+    try {
+      const l = make();
+      l.start();
+      await cp.until(() => (l.up ? true : undefined), 5000, 'up');
+      expect(clock.offsetMs).toBeGreaterThan(89_000);
+      expect(clock.offsetMs).toBeLessThan(91_000);
+      const at = Date.parse(connectionStatusEvent('connected').at);
+      expect(Math.abs(at - (Date.now() + 90_000))).toBeLessThan(1000);
+    } finally {
+      clock.reset();
+    }
+  });
+
   it('says hello with the leases it holds, heartbeats, and says hello again after the link drops', async () => {
     const l = make();
     l.start();

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { ControlToRunner, RUNNER_PROTOCOL_VERSION, RunnerToControl } from '../protocol/runner.js';
 import { backoffMs } from './backoff.js';
+import { clock } from './clock.js';
 import type { RunnerMetrics } from './metrics.js';
 
 export type LinkOptions = {
@@ -31,6 +32,8 @@ export class Link {
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
   private alive = true;
+  /** When the last hello left (local clock): with the welcome's server_time it gives the clock offset. */
+  private helloSentAt = 0;
   /** lease.released frames are facts the control plane must learn even if the link was down. */
   private unsentReleases: RunnerToControl[] = [];
 
@@ -80,6 +83,7 @@ export class Link {
     ws.on('open', () => {
       this.alive = true;
       this.opts.logger.info({ url: this.opts.url }, 'link: connected, saying hello');
+      this.helloSentAt = Date.now();
       this.send({ type: 'hello', runner_id: this.opts.runnerId, protocol: RUNNER_PROTOCOL_VERSION, capacity: this.opts.capacity, leases: this.opts.held() });
     });
     ws.on('pong', () => (this.alive = true));
@@ -98,7 +102,10 @@ export class Link {
         this.opts.logger.warn({ issues: parsed.error.issues.slice(0, 3) }, 'link: invalid frame ignored');
         return;
       }
-      if (parsed.data.type === 'welcome') return this.welcome(parsed.data.heartbeat_interval_ms);
+      if (parsed.data.type === 'welcome') {
+        if (parsed.data.server_time !== undefined) clock.sync(parsed.data.server_time, this.helloSentAt, Date.now());
+        return this.welcome(parsed.data.heartbeat_interval_ms);
+      }
       this.opts.onFrame(parsed.data);
     });
     ws.on('unexpected-response', (_req, res) => {

@@ -17,6 +17,7 @@ import {
   type proto,
 } from '@whiskeysockets/baileys';
 import type { RunnerEvent, WireMessage } from '../protocol/runner.js';
+import { clock } from './clock.js';
 
 type Status = (typeof import('../protocol/runner.js').deliveryStatuses)[number];
 type ConnectionStatus = Extract<RunnerEvent, { type: 'connection.status' }>['status'];
@@ -105,12 +106,12 @@ export const toWireMessage = (msg: WAMessage, source: WireMessage['source'], own
     type,
     text,
     content: type === 'text' ? null : boundedContent(content),
-    timestamp: iso(seconds > 0 ? seconds * 1000 : Date.now()),
+    timestamp: iso(seconds > 0 ? seconds * 1000 : clock.now()),
     source,
   };
 };
 
-export const messageEvent = (message: WireMessage, now = Date.now()): RunnerEvent => ({
+export const messageEvent = (message: WireMessage, now = clock.now()): RunnerEvent => ({
   id: `msg:${message.provider_message_id}`,
   at: iso(now),
   type: 'message.upsert',
@@ -121,7 +122,7 @@ export const messageEvent = (message: WireMessage, now = Date.now()): RunnerEven
 export const upsertEvents = (
   upsert: { messages: WAMessage[]; type: string },
   ownJid?: string | null,
-  now = Date.now(),
+  now = clock.now(),
 ): RunnerEvent[] => {
   const source = upsert.type === 'notify' ? 'live' : 'history';
   const out: RunnerEvent[] = [];
@@ -146,7 +147,7 @@ const statusEvent = (id: string, chat: string, status: Status, now: number): Run
 });
 
 /** The server's ack of a message we sent (Baileys reports only failed acks as updates). */
-export const ackEvent = (attrs: { id?: string; from?: string; error?: string }, now = Date.now()): RunnerEvent | null => {
+export const ackEvent = (attrs: { id?: string; from?: string; error?: string }, now = clock.now()): RunnerEvent | null => {
   if (!attrs.id || !attrs.from || attrs.id.length > 128) return null;
   const chat = chatIdOf({ remoteJid: attrs.from });
   if (!chat || chat.length > 128) return null;
@@ -154,7 +155,7 @@ export const ackEvent = (attrs: { id?: string; from?: string; error?: string }, 
 };
 
 /** messaging-history.set: only the newest HISTORY_MESSAGES_PER_CHAT messages of each chat. */
-export const historyEvents = (messages: WAMessage[], ownJid?: string | null, now = Date.now(), perChat = HISTORY_MESSAGES_PER_CHAT): RunnerEvent[] => {
+export const historyEvents = (messages: WAMessage[], ownJid?: string | null, now = clock.now(), perChat = HISTORY_MESSAGES_PER_CHAT): RunnerEvent[] => {
   const byChat = new Map<string, WireMessage[]>();
   for (const m of messages) {
     const wire = toWireMessage(m, 'history', ownJid);
@@ -190,7 +191,7 @@ export const deliveryStatusOf = (status: number | null | undefined): Status | nu
 };
 
 /** messages.update receipts → message.status events with ids stable per (message, status). */
-export const statusEvents = (updates: WAMessageUpdate[], now = Date.now()): RunnerEvent[] => {
+export const statusEvents = (updates: WAMessageUpdate[], now = clock.now()): RunnerEvent[] => {
   const out: RunnerEvent[] = [];
   for (const { key, update } of updates) {
     const status = deliveryStatusOf(update.status as number | null | undefined);
@@ -201,7 +202,7 @@ export const statusEvents = (updates: WAMessageUpdate[], now = Date.now()): Runn
   return out;
 };
 
-export const qrEvent = (qr: string, expiresAtMs: number, now = Date.now()): RunnerEvent => ({
+export const qrEvent = (qr: string, expiresAtMs: number, now = clock.now()): RunnerEvent => ({
   // The QR's first field is the server's ref, unique per QR shown.
   id: `qr:${qr.split(',')[0]!.slice(0, 150)}`,
   at: iso(now),
@@ -213,7 +214,7 @@ export const qrEvent = (qr: string, expiresAtMs: number, now = Date.now()): Runn
 export const connectionStatusEvent = (
   status: ConnectionStatus,
   opts: { phone_number?: string | null; reason?: string | null } = {},
-  now = Date.now(),
+  now = clock.now(),
 ): RunnerEvent => ({
   id: `cs:${randomUUID()}`,
   at: iso(now),

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { RunnerEvent, SendMedia } from '../protocol/runner.js';
 import type { RemoteAuthState } from './auth-state.js';
 import { backoffMs } from './backoff.js';
+import { clock } from './clock.js';
 import { MediaSourceError } from './media-source.js';
 import type { RunnerMetrics } from './metrics.js';
 import {
@@ -248,7 +249,7 @@ export class WhatsAppSession {
     sock.ev.on('connection.update', update => {
       if (!current()) return;
       if (update.qr) {
-        const expires = Date.now() + qrLifetimeMs(this.qrCount++, this.opts.qrTimeoutMs);
+        const expires = clock.now() + qrLifetimeMs(this.qrCount++, this.opts.qrTimeoutMs);
         this.releaseSlot?.();
         this.setState('qr');
         this.opts.emit([qrEvent(update.qr, expires)]);

@@ -45,6 +45,15 @@ type LookupRow = {
   provider_message_id: string | null;
 };
 
+/** Joins, as `earlier`, the row a previous attempt of this send recorded (same provider or client id), if any. */
+const earlierAttempt = (d: Pick<OutboundDraft, 'clientMessageId' | 'providerMessageId'>) => sql`
+  left join lateral (
+    select id, status, provider_message_id from ${messages} m
+    where m.connection_pk = conn.id
+      and (m.provider_message_id = ${d.providerMessageId} or m.client_message_id = ${d.clientMessageId ?? null})
+    limit 1
+  ) earlier on true`;
+
 /**
  * The send path's database work in one round trip: finds the tenant's connection and, when it is
  * connected, records the outbound row (`pending`) unless an earlier attempt with the same id did;
@@ -68,12 +77,7 @@ export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutb
            coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id
     from conn
     left join inserted on true
-    left join lateral (
-      select id, status, provider_message_id from ${messages} m
-      where m.connection_pk = conn.id
-        and (m.provider_message_id = ${d.providerMessageId} or m.client_message_id = ${d.clientMessageId ?? null})
-      limit 1
-    ) earlier on true
+    ${earlierAttempt(d)}
   `);
   return opened(result.rows[0], d.providerMessageId);
 }
@@ -91,12 +95,7 @@ export async function findOutbound(
     select conn.id as connection_pk, conn.status as connection_status,
            earlier.id as message_id, earlier.status as message_status, earlier.provider_message_id
     from ${connections} conn
-    left join lateral (
-      select id, status, provider_message_id from ${messages} m
-      where m.connection_pk = conn.id
-        and (m.provider_message_id = ${d.providerMessageId} or m.client_message_id = ${d.clientMessageId ?? null})
-      limit 1
-    ) earlier on true
+    ${earlierAttempt(d)}
     where conn.tenant_id = ${d.tenantId} and conn.connection_id = ${d.connectionId}
   `);
   return opened(result.rows[0], d.providerMessageId);

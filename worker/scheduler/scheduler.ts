@@ -93,7 +93,7 @@ export class Scheduler extends DurableObject<Env> {
             this.send(ws, { type: 'lease.revoke', connection_pk: pk, epoch, reason: 'stale' });
           }
         }
-        this.send(ws, { type: 'welcome', runner_id: runnerId, heartbeat_interval_ms: this.config.heartbeatMs });
+        this.send(ws, { type: 'welcome', runner_id: runnerId, heartbeat_interval_ms: this.config.heartbeatMs, server_time: Date.now() });
         this.log('info', 'runner connected', { runnerId, capacity: frame.capacity, claimed: claimed.size });
         await this.soon();
         return;
