@@ -2,6 +2,8 @@
 // runner → Baileys → emulator, until the API answers; beside a bare `sock.sendMessage` on its own Baileys
 // session against the same emulator, in the same run. Sends are sequential and interleaved (one bare, one
 // through the API) so that both see the same machine load. Goal: API p50 under bare p50 + 15 ms.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startBare } from './lib/bare.js';
 import { envNumber, runBench, summarize } from './lib/run.js';
 import { linkConnections, startBenchRunner, startBenchStack, startEmulatorFor } from './lib/stack.js';
@@ -41,6 +43,18 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
     if (res.status !== 200) throw new Error(`get connection: ${res.status}`);
     return performance.now() - t0;
   };
+  // Reference: one HTTP round trip to a trivial Node server on loopback, at the same cadence. On this VM a
+  // process woken from idle answers late, and the API path crosses several processes (Worker, Neon proxy,
+  // Postgres, Scheduler → runner, emulator), each a wake-up; this shows what one hop costs here.
+  const pingServer = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => pingServer.listen(0, '127.0.0.1', resolve));
+  ctx.defer('ping server', () => new Promise<void>((resolve) => pingServer.close(() => resolve())));
+  const pingUrl = `http://127.0.0.1:${(pingServer.address() as AddressInfo).port}/`;
+  const ping = async () => {
+    const t0 = performance.now();
+    await (await fetch(pingUrl)).text();
+    return performance.now() - t0;
+  };
   const sendBare = (text: string) => bare.call<{ sendMs: number; ackMs: number }>({ op: 'send', to: bareContact.jid, text }, 30_000);
 
   // Warm-up: Signal sessions with the contacts, device lookups, connection pools, JIT.
@@ -53,6 +67,7 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
   const bareSend: number[] = [];
   const bareAck: number[] = [];
   const reads: number[] = [];
+  const pings: number[] = [];
   const started = performance.now();
   for (let i = 0; i < SENDS; i++) {
     const b = await sendBare(`bare ${i}`);
@@ -60,6 +75,7 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
     if (Number.isFinite(b.ackMs)) bareAck.push(b.ackMs);
     api.push(await sendApi(`api ${i}`));
     reads.push(await readApi());
+    pings.push(await ping());
   }
   const measureSeconds = Math.round((performance.now() - started) / 100) / 10;
 
@@ -75,6 +91,7 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
   const sendStats = summarize(bareSend);
   const ackStats = summarize(bareAck);
   const readStats = summarize(reads);
+  const pingStats = summarize(pings);
   const overhead = Math.round((apiStats.p50 - sendStats.p50) * 100) / 100;
   const overheadVsAck = Math.round((apiStats.p50 - ackStats.p50) * 100) / 100;
   const fmt = (s: ReturnType<typeof summarize>) => `p50 ${s.p50}  p90 ${s.p90}  p99 ${s.p99}  max ${s.max} ms`;
@@ -84,7 +101,8 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
       api: { path: 'POST /api/send-message → Worker → Scheduler DO → runner → Baileys sendMessage → HTTP 200', ms: apiStats },
       bareSendMessage: { path: 'await sock.sendMessage() in a bare Baileys process', ms: sendStats },
       bareServerAck: { path: 'sock.sendMessage() until the emulator’s <ack class="message"> arrives', ms: ackStats },
-      apiReadReference: { path: 'GET /api/connections/:id (auth + one read; per-request Postgres connection)', ms: readStats },
+      apiReadReference: { path: 'GET /api/connections/:id (auth + one read over the Neon HTTP driver)', ms: readStats },
+      loopbackHttpPing: { path: 'one HTTP request to a trivial Node server on loopback, same cadence', ms: pingStats },
       overheadP50Ms: overhead,
       overheadP50VsServerAckMs: overheadVsAck,
       goal: 'API p50 − bare sendMessage p50 < 15 ms',
@@ -98,6 +116,7 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
       `bare sendMessage       ${fmt(sendStats)}`,
       `bare until server ack  ${fmt(ackStats)}`,
       `reference GET /api/connections/:id  ${fmt(readStats)}`,
+      `reference loopback HTTP ping        ${fmt(pingStats)}`,
       `overhead at p50: ${overhead} ms over bare sendMessage (${overheadVsAck} ms over the server ack); goal < 15 ms → ${overhead < 15 ? 'met' : 'NOT met'}`,
       `decrypted by the contacts: API ${delivered.api}, bare ${delivered.bare} (of ${delivered.expectedEach} each)`,
     ],
