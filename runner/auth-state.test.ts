@@ -111,6 +111,25 @@ describe('auth state', () => {
     expect(Buffer.from(c.state.creds.signedIdentityKey.private)).toEqual(Buffer.from(a.state.creds.signedIdentityKey.private));
   });
 
+  it('writes nothing when Baileys re-reports creds that did not change (every restore does)', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    const a = await load(pk);
+    a.credsChanged({ me: { id: '15550001111:1@s.whatsapp.net', name: 'Ann' } });
+    await a.flush();
+    a.close();
+    cp.epochs.set(pk, 2);
+    const b = await load(pk, { epoch: 2 });
+    const writes = cp.authWrites.length;
+    b.credsChanged({ me: { ...b.state.creds.me!, name: 'Ann' } });
+    await b.flush();
+    expect(cp.authWrites.length).toBe(writes);
+    b.credsChanged({ accountSyncCounter: 9 });
+    await b.flush();
+    expect(cp.authWrites.length).toBe(writes + 1);
+    expect(cp.authWrites.at(-1)!.data).toContain('"accountSyncCounter":9');
+  });
+
   it('a snapshot every N deltas compacts the log', async () => {
     const pk = randomUUID();
     cp.epochs.set(pk, 1);

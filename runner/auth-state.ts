@@ -115,6 +115,8 @@ export class RemoteAuthState {
   private seq: number;
   private deltasSinceSnapshot: number;
   private needsSnapshot = false;
+  /** The creds as last stored (encoded), to tell a real change from Baileys re-reporting the same values. */
+  private storedCreds: string | undefined;
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
 
@@ -156,6 +158,7 @@ export class RemoteAuthState {
       },
     };
     if (!restored) this.credsDirty = true;
+    else this.storedCreds = encode(creds);
     const interval = opts.flushIntervalMs ?? 1000;
     this.timer = setInterval(() => {
       if (this.dirty) void this.flush().catch(() => undefined);
@@ -263,11 +266,15 @@ export class RemoteAuthState {
 
   private async writeOnce(): Promise<void> {
     if (this.stale || !this.dirty) return;
-    const snapshot = this.needsSnapshot || this.deltasSinceSnapshot + 1 >= (this.opts.snapshotEvery ?? 50);
-    const credsDirty = this.credsDirty;
+    let credsDirty = this.credsDirty;
     const dirtyKeys = this.dirtyKeys;
     this.credsDirty = false;
     this.dirtyKeys = new Map();
+    const credsJson = encode(this.creds);
+    // Every login re-reports creds that did not change (`me`, for one): a restore writes nothing for that.
+    if (credsDirty && credsJson === this.storedCreds) credsDirty = false;
+    if (!credsDirty && dirtyKeys.size === 0 && !this.needsSnapshot) return;
+    const snapshot = this.needsSnapshot || this.deltasSinceSnapshot + 1 >= (this.opts.snapshotEvery ?? 50);
     let data: string;
     if (snapshot) {
       const keys: Record<string, Record<string, unknown>> = {};
@@ -310,6 +317,7 @@ export class RemoteAuthState {
     }
     this.opts.metrics?.authWrites.inc({ kind: body.kind });
     this.writes[body.kind]++;
+    if (snapshot || credsDirty) this.storedCreds = credsJson;
     if (snapshot) {
       this.deltasSinceSnapshot = 0;
       this.needsSnapshot = false;

@@ -10,6 +10,8 @@ import { freePort } from './ports';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface RunnerOptions {
+  /** Run this bundle (see runner-bundle.ts) as a container does, instead of runner/main.ts through tsx. */
+  bundle?: string;
   controlPlaneUrl: string;
   runnerToken: string;
   runnerId: string;
@@ -36,7 +38,8 @@ export interface RunnerProcess {
 
 export async function startRunner(opts: RunnerOptions): Promise<RunnerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'runner/main.ts')], {
+  const entry = opts.bundle ? ['--enable-source-maps', opts.bundle] : ['--import', 'tsx', path.join(ROOT, 'runner/main.ts')];
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     // Its own process group: a terminal's Ctrl-C reaches only the parent, which then drains it once.
     detached: true,
