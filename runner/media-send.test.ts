@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from '../protocol/runner.js';
-import { loadConfig } from './config.js';
 import type { InboxEntry } from './emulator/contacts.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
 import { control, eventually } from './emulator/testing.js';
 import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
-import { startRunner, type Runner } from './runner.js';
+import type { Runner } from './runner.js';
+import { startTestRunner } from './test-runner.js';
 
 type Contact = { phone: string; jid: string };
 type Send = Extract<Command, { name: 'send' }>;
@@ -31,21 +31,8 @@ const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(20_000), Buffe
 
 /** A runner with a linked session (QR scanned by a fresh emulated account). */
 const linkedRunner = async (id: string, env: Record<string, string> = {}) => {
-  const config = loadConfig({
-    CONTROL_PLANE_URL: cp.url,
-    RUNNER_TOKEN: cp.token,
-    RUNNER_ID: id,
-    RUNNER_HTTP_PORT: '0',
-    RUNNER_HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: process.env.RUNNER_TEST_LOG ?? 'silent',
-    WA_WEBSOCKET_URL: emu.url,
-    WA_TRUST_ROOT: emu.rootPublicKey,
-    MAX_MEDIA_BYTES: '100000',
-    ...env,
-  });
-  const runner = await startRunner(config, { linkBackoffBaseMs: 50, outboxRetryBaseMs: 50 });
+  const runner = await startTestRunner(cp, emu, id, { MAX_MEDIA_BYTES: '100000', ...env });
   runners.push(runner);
-  await cp.until(() => (runner.link.up ? true : undefined), 10_000, `${id} linked`);
   const account = await api<{ phone: string }>('POST', '/accounts', { name: `Media ${id}` });
   const pk = randomUUID();
   cp.grant(id, pk);

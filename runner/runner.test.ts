@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunnerEvent } from '../protocol/runner.js';
 import { startEmulator, type RunningEmulator } from './emulator/index.js';
 import { control, eventually } from './emulator/testing.js';
-import { loadConfig } from './config.js';
 import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
-import { startRunner, type Runner } from './runner.js';
+import type { Runner } from './runner.js';
+import { startTestRunner } from './test-runner.js';
 
 type Account = { phone: string };
 type Contact = { phone: string; jid: string };
@@ -19,20 +19,8 @@ const runners: Runner[] = [];
 const api = <T>(method: string, path: string, body?: unknown) => control<T>(emu.controlUrl, method, path, body);
 
 const runner = async (id: string) => {
-  const config = loadConfig({
-    CONTROL_PLANE_URL: cp.url,
-    RUNNER_TOKEN: cp.token,
-    RUNNER_ID: id,
-    RUNNER_HTTP_PORT: '0',
-    RUNNER_HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: process.env.RUNNER_TEST_LOG ?? 'silent',
-    WA_WEBSOCKET_URL: emu.url,
-    WA_TRUST_ROOT: emu.rootPublicKey,
-    AUTH_FLUSH_INTERVAL_MS: '200',
-  });
-  const r = await startRunner(config, { linkBackoffBaseMs: 50, outboxRetryBaseMs: 50, whatsapp: { reconnectBaseMs: 100 } });
+  const r = await startTestRunner(cp, emu, id, { AUTH_FLUSH_INTERVAL_MS: '200' }, { whatsapp: { reconnectBaseMs: 100 } });
   runners.push(r);
-  await cp.until(() => (r.link.up ? true : undefined), 10_000, `${id} linked`);
   return r;
 };
 

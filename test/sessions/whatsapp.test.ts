@@ -79,7 +79,9 @@ describe('WhatsApp sessions through runners', () => {
       const c = await connection(t, link.id);
       return c.status === 'connecting' && c.status_reason === 'runner_unreachable';
     }, 'the connection reported unreachable', 20_000);
-    expectError(await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'nobody holds it' }), 409, 'connection_not_connected');
+    const refused = await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'nobody holds it' });
+    expectError(refused, 409, 'connection_not_connected');
+    expect(refused.body.error).toMatchObject({ message: expect.stringContaining('reconnecting'), details: { status: 'connecting', status_reason: 'runner_unreachable' } });
     await phone('POST', `/contacts/${contact}/messages`, { to: link.number, text: 'after the failover' });
     const second = await launchRunner();
     await eventually(async () => {

@@ -238,6 +238,14 @@ describe('persisting runner events', () => {
     expect(await connectionOf(c)).toMatchObject({ status: 'logged_out', statusReason: 'logged_out', qrRaw: null, linkedAt: null, startRequestedAt: null });
   });
 
+  it('a QR clears the reason a connecting connection had (e.g. its runner was unreachable)', async () => {
+    const c = await newConnection();
+    await persistEvents(db, [lifecycle(c, 1, 'connecting', { reason: 'runner_unreachable' })]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'connecting', statusReason: 'runner_unreachable' });
+    await persistEvents(db, [qr(c, 2, 'QR-1')]);
+    expect(await connectionOf(c)).toMatchObject({ status: 'connecting', statusReason: null, qrRaw: 'QR-1' });
+  });
+
   it('a QR that nobody scans ends the start request', async () => {
     const c = await newConnection();
     expect((await connectionOf(c)).startRequestedAt).not.toBeNull();

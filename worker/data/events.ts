@@ -169,7 +169,8 @@ export function applyLifecycle(s: LifecycleState, e: LifecycleEvent): LifecycleS
     return {
       ...s,
       status: 'connecting',
-      statusReason: becomesConnecting ? null : s.statusReason,
+      // A QR on screen says all there is to say (and its runner is reachable): no reason stays from before.
+      statusReason: null,
       statusChangedAt: becomesConnecting ? at : s.statusChangedAt,
       qrRaw: e.qr,
       qrExpiresAt: expiresAt,

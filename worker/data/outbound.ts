@@ -32,7 +32,7 @@ export interface OutboundDraft {
 }
 
 export interface OpenedOutbound {
-  connection: { pk: string; status: ConnectionRow['status'] };
+  connection: { pk: string; status: ConnectionRow['status']; statusReason: string | null };
   /** The outbound row: just recorded, or recorded by an earlier attempt. Absent when nothing was recorded (not connected). */
   message?: { id: number; status: MessageRow['status']; providerMessageId: string };
 }
@@ -40,6 +40,7 @@ export interface OpenedOutbound {
 type LookupRow = {
   connection_pk: string;
   connection_status: ConnectionRow['status'];
+  connection_status_reason: string | null;
   message_id: string | null;
   message_status: MessageRow['status'] | null;
   provider_message_id: string | null;
@@ -62,7 +63,7 @@ const earlierAttempt = (d: Pick<OutboundDraft, 'clientMessageId' | 'providerMess
 export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutbound | undefined> {
   const result = await db.execute<LookupRow>(sql`
     with conn as (
-      select id, status from ${connections}
+      select id, status, status_reason from ${connections}
       where tenant_id = ${d.tenantId} and connection_id = ${d.connectionId}
     ), inserted as (
       insert into ${messages} (connection_pk, chat_id, direction, to_jid, type, text, content, client_message_id, provider_message_id, status)
@@ -72,7 +73,7 @@ export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutb
       on conflict do nothing
       returning id, status, provider_message_id
     )
-    select conn.id as connection_pk, conn.status as connection_status,
+    select conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            coalesce(inserted.id, earlier.id) as message_id, coalesce(inserted.status, earlier.status) as message_status,
            coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id
     from conn
@@ -92,7 +93,7 @@ export async function findOutbound(
   d: Pick<OutboundDraft, 'tenantId' | 'connectionId' | 'clientMessageId' | 'providerMessageId'>,
 ): Promise<OpenedOutbound | undefined> {
   const result = await db.execute<LookupRow>(sql`
-    select conn.id as connection_pk, conn.status as connection_status,
+    select conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            earlier.id as message_id, earlier.status as message_status, earlier.provider_message_id
     from ${connections} conn
     ${earlierAttempt(d)}
@@ -104,7 +105,7 @@ export async function findOutbound(
 function opened(row: LookupRow | undefined, providerMessageId: string): OpenedOutbound | undefined {
   if (!row) return undefined;
   return {
-    connection: { pk: row.connection_pk, status: row.connection_status },
+    connection: { pk: row.connection_pk, status: row.connection_status, statusReason: row.connection_status_reason },
     message:
       row.message_id === null
         ? undefined

@@ -103,11 +103,14 @@ export const messageRoutes = newRouter()
         providerMessageId: await providerIdFor(tenantId, body.connection_id, body.client_message_id),
       };
       const answer = (id: string) => ({ status: 'sent' as const, client_message_id: body.client_message_id ?? null, provider_message_id: id });
-      const notConnected = (status: string) =>
+      const notConnected = ({ status, statusReason }: OpenedOutbound['connection']) =>
         new ApiError(
           409,
           'connection_not_connected',
-          `Connection "${body.connection_id}" is ${status}; link it (GET /api/get-qr/${body.connection_id}) before sending.`,
+          statusReason === 'runner_unreachable'
+            ? `Connection "${body.connection_id}" is reconnecting (its runner is unreachable and it is being moved); retry shortly with the same client_message_id.`
+            : `Connection "${body.connection_id}" is ${status}; link it (GET /api/get-qr/${body.connection_id}) before sending.`,
+          { status, status_reason: statusReason },
         );
 
       let opened: OpenedOutbound | undefined;
@@ -120,7 +123,7 @@ export const messageRoutes = newRouter()
         const earlier = await findOutbound(db, draft);
         if (!earlier) throw connectionNotFound(body.connection_id);
         if (earlier.message && !isResendable(earlier.message.status)) return c.json(answer(earlier.message.providerMessageId), 200);
-        if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection.status);
+        if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection);
         const storing = Date.now();
         stored = await storeSendMedia(c, earlier.connection.pk, media, decoded);
         mediaMs = Date.now() - storing;
@@ -144,7 +147,7 @@ export const messageRoutes = newRouter()
       }
       if (connection.status !== 'connected') {
         discardMedia();
-        throw notConnected(connection.status);
+        throw notConnected(connection);
       }
       if (!row) throw new Error('outbound row neither recorded nor found');
       const command: Command = { name: 'send', to: jid, text: body.message ?? '', message_id: row.providerMessageId };
