@@ -270,11 +270,14 @@ export class RemoteAuthState {
     const dirtyKeys = this.dirtyKeys;
     this.credsDirty = false;
     this.dirtyKeys = new Map();
-    const credsJson = encode(this.creds);
     // Every login re-reports creds that did not change (`me`, for one): a restore writes nothing for that.
+    // (Encoded only when creds may be written: a flush of key changes alone does not pay for it.)
+    let credsJson = credsDirty ? encode(this.creds) : undefined;
     if (credsDirty && credsJson === this.storedCreds) credsDirty = false;
     if (!credsDirty && dirtyKeys.size === 0 && !this.needsSnapshot) return;
     const snapshot = this.needsSnapshot || this.deltasSinceSnapshot + 1 >= (this.opts.snapshotEvery ?? 50);
+    // What this write stores, taken now: creds may change while the request is in flight.
+    if (snapshot) credsJson ??= encode(this.creds);
     let data: string;
     if (snapshot) {
       const keys: Record<string, Record<string, unknown>> = {};
