@@ -1,12 +1,13 @@
-// Runs the Worker locally in workerd through `wrangler dev` (Durable Objects, Queues and R2 simulated
-// by workerd, state kept in `persistTo`), in its own process group so that stopping it also stops the
-// workerd and esbuild children wrangler spawns.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// Runs the Worker locally in workerd: `wrangler dev` for development (live reload; Durable Objects, Queues
+// and R2 simulated by workerd, state kept in `persistTo`, in its own process group so that stopping it also
+// stops the workerd and esbuild children wrangler spawns), or a prebuilt bundle through Miniflare directly.
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forEachLine } from './lines';
 import { killGroupOnExit, signalGroup } from './process-group';
 import { freePort } from './ports';
+import { startMiniflareWorker } from './worker-miniflare';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Harmless offline chatter: wrangler fetching the `Request.cf` object from Cloudflare. */
@@ -16,7 +17,6 @@ export interface WorkerProcess {
   url: string;
   /** DevTools protocol port of the Worker's isolate (profiling, debugging). */
   inspectorPort: number;
-  child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -25,9 +25,10 @@ export interface WorkerOptions {
   persistTo: string;
   vars: Record<string, string>;
   /**
-   * Bundle the Worker once and serve that bundle (`wrangler dev --no-bundle`) instead of watching the
-   * sources: tests and benchmarks then run exactly one build, unaffected by edits made while they run,
-   * and without wrangler's esbuild watcher (seen to die under load with "all goroutines are asleep").
+   * Bundle the Worker once and run that bundle in workerd through Miniflare directly (worker-miniflare.ts)
+   * instead of `wrangler dev` watching the sources: tests and benchmarks then run exactly one build,
+   * unaffected by edits made while they run, without wrangler's esbuild watcher (seen to die under load
+   * with "all goroutines are asleep") and without its dev proxy in front of every request.
    */
   prebuilt?: boolean;
   /** Where wrangler's output goes; defaults to this process's stdio. */
@@ -48,17 +49,25 @@ function bundleWorker(outdir: string): void {
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
-  const inspectorPort = await freePort();
-  const entry: string[] = [];
+  const log = opts.log ?? ((line: string) => process.stderr.write(`[worker] ${line}\n`));
   if (opts.prebuilt) {
-    const outdir = path.join(opts.persistTo, 'bundle');
-    bundleWorker(outdir);
-    entry.push(path.join(outdir, 'index.js'), '--no-bundle');
+    const bundleDir = path.join(opts.persistTo, 'bundle');
+    bundleWorker(bundleDir);
+    return startMiniflareWorker({
+      bundleDir,
+      configPath: path.join(ROOT, 'wrangler.toml'),
+      port: opts.port,
+      persistTo: path.join(opts.persistTo, 'state'),
+      vars: opts.vars,
+      log: (line) => {
+        if (!NOISE.test(line)) log(line);
+      },
+    });
   }
+  const inspectorPort = await freePort();
   const args = [
     WRANGLER,
     'dev',
-    ...entry,
     '--config',
     path.join(ROOT, 'wrangler.toml'),
     '--ip',
@@ -86,7 +95,6 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
       CI: process.env.CI ?? '',
     },
   });
-  const log = opts.log ?? ((line: string) => process.stderr.write(`[worker] ${line}\n`));
   forEachLine([child.stdout, child.stderr], (line) => {
     if (!NOISE.test(line)) log(line);
   });
@@ -114,7 +122,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
     if (exited) throw new Error('wrangler dev exited before it was ready (see the [worker] lines above)');
     try {
       const res = await fetch(`${url}/api/openapi.json`, { signal: AbortSignal.timeout(5000) });
-      if (res.ok) return { url, inspectorPort, child, stop };
+      if (res.ok) return { url, inspectorPort, stop };
     } catch {
       // not listening yet
     }
