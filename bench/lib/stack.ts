@@ -28,7 +28,7 @@ export interface BenchStack {
   apiKey: string;
   tenantId: string;
   pool: pg.Pool;
-  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T; serverTiming: string | null }>;
   phone<T = any>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
@@ -82,7 +82,7 @@ export async function startBenchStack(ctx: BenchContext, emulator: RunningEmulat
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, serverTiming: res.headers.get('server-timing') };
   };
   return {
     url: stack.url,

@@ -74,6 +74,23 @@ describe('API keys', () => {
     expect((await t.api.get('/api/connections')).status).toBe(200);
   });
 
+  it('send-message checks the key in its own statement: it records use, and a revoked key is refused', async () => {
+    const t = await newTenant();
+    await t.api.post('/api/connections', { connection_id: 'k1' });
+    const created = (await t.api.post('/api/keys', { name: 'sender' })).body;
+    const sender = client(created.key);
+    const send = (message: string) => sender.post('/api/send-message', { connection_id: 'k1', to: '923001234567', message });
+    // The connection is not linked: 409 says the key was good and the connection found.
+    expectError(await send('hi'), 409, 'connection_not_connected');
+    expectError(await sender.post('/api/send-message', { connection_id: 'nope', to: '923001234567', message: 'hi' }), 404, 'connection_not_found');
+    const used = (await t.api.get('/api/keys')).body.find((k: any) => k.id === created.id);
+    expect(used.last_used_at).not.toBeNull();
+    await t.api.delete(`/api/keys/${created.id}`);
+    expectError(await send('hi'), 401, 'invalid_api_key');
+    // A large body takes the ordinary check, before it is read.
+    expectError(await send('x'.repeat(70_000)), 401, 'invalid_api_key');
+  });
+
   it('refuses an empty key name and an unknown key id', async () => {
     const t = await newTenant();
     expectError(await t.api.post('/api/keys', { name: '   ' }), 400, 'validation_failed');

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connections, messages, tenants } from '../../drizzle/schema';
+import { apiKeys, connections, messages, tenants } from '../../drizzle/schema';
 import { useFileDatabase } from '../../test/harness/file-database';
 import { httpDb, type Db } from './db';
 import { openOutbound, providerIdFor, type OutboundDraft } from './outbound';
@@ -64,21 +64,21 @@ describe('the HTTP driver through the local Neon proxy', () => {
 
 describe('openOutbound (the send path in one statement)', () => {
   const draft = async (c: { tenantId: string; connectionId: string }, clientMessageId?: string): Promise<OutboundDraft> => ({
-    tenantId: c.tenantId,
+    scope: { tenantId: c.tenantId },
     connectionId: c.connectionId,
     chatId: '15550002222@s.whatsapp.net',
     toJid: '15550002222@s.whatsapp.net',
     type: 'text',
     text: 'hello',
     clientMessageId,
-    providerMessageId: await providerIdFor(c.tenantId, c.connectionId, clientMessageId),
+    providerMessageId: await providerIdFor(c.connectionId, clientMessageId),
   });
 
   it('records one pending row for a connected connection, and finds the same row on a retry', async () => {
     const c = await newConnection();
     const d = await draft(c, 'order-1');
     const first = await openOutbound(db, d);
-    expect(first).toMatchObject({ connection: { pk: c.id, status: 'connected' }, message: { status: 'pending', providerMessageId: d.providerMessageId } });
+    expect(first).toMatchObject({ keyValid: true, connection: { pk: c.id, status: 'connected' }, message: { status: 'pending', providerMessageId: d.providerMessageId } });
     const again = await openOutbound(db, await draft(c, 'order-1'));
     expect(again!.message!.id).toBe(first!.message!.id);
     const rows = await fileDb.db.select().from(messages).where(eq(messages.connectionPk, c.id));
@@ -97,15 +97,28 @@ describe('openOutbound (the send path in one statement)', () => {
 
   it('records nothing while the connection is not connected', async () => {
     const c = await newConnection('disconnected');
-    expect(await openOutbound(db, await draft(c, 'order-3'))).toEqual({ connection: { pk: c.id, status: 'disconnected', statusReason: null }, message: undefined });
+    expect(await openOutbound(db, await draft(c, 'order-3'))).toEqual({ keyValid: true, connection: { pk: c.id, status: 'disconnected', statusReason: null }, message: undefined });
     expect(await fileDb.db.$count(messages, eq(messages.connectionPk, c.id))).toBe(0);
   });
 
   it("cannot reach another tenant's connection", async () => {
     const mine = await newConnection();
     const theirs = await newConnection();
-    expect(await openOutbound(db, { ...(await draft(theirs)), tenantId: mine.tenantId })).toBeUndefined();
+    expect(await openOutbound(db, { ...(await draft(theirs)), scope: { tenantId: mine.tenantId } })).toEqual({ keyValid: true });
     expect(await fileDb.db.$count(messages, eq(messages.connectionPk, theirs.id))).toBe(0);
+  });
+
+  it('checks an API key in the same statement: a valid key reaches its own tenant and is marked used; an unknown or revoked one records nothing', async () => {
+    const c = await newConnection();
+    const hash = randomUUID().replace(/-/g, '');
+    const [key] = await fileDb.db.insert(apiKeys).values({ tenantId: c.tenantId, name: 'k', prefix: 'sk_live_x', keyHash: hash }).returning();
+    const byKey = async (apiKeyHash: string, clientId: string) => openOutbound(db, { ...(await draft(c, clientId)), scope: { apiKeyHash } });
+    expect(await byKey(hash, 'k-1')).toMatchObject({ keyValid: true, connection: { pk: c.id }, message: { status: 'pending' } });
+    expect((await fileDb.db.select().from(apiKeys).where(eq(apiKeys.id, key!.id)))[0]!.lastUsedAt).not.toBeNull();
+    expect(await byKey('no-such-hash', 'k-2')).toEqual({ keyValid: false });
+    await fileDb.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, key!.id));
+    expect(await byKey(hash, 'k-3')).toEqual({ keyValid: false });
+    expect(await fileDb.db.$count(messages, eq(messages.connectionPk, c.id))).toBe(1);
   });
 
   it('gives every send without a client_message_id its own id', async () => {

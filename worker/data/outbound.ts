@@ -1,7 +1,7 @@
 // Outbound messages as the send path records them: a row is written before the runner is asked to send,
 // so a retried request (same client_message_id) finds it and never sends twice.
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { connections, messages, nowMs } from '../../drizzle/schema';
+import { apiKeys, connections, messages, nowMs } from '../../drizzle/schema';
 import { sha256Hex } from '../auth/credentials';
 import type { Db } from './db';
 import type { ConnectionRow } from './connections';
@@ -12,15 +12,40 @@ export const RESENDABLE = ['pending', 'unknown', 'failed'] as const;
 
 /**
  * The WhatsApp message id to send under. With a client_message_id it is derived from it, so every retry
- * (even after a lost row) sends the same id and WhatsApp sees a duplicate, not a new message.
+ * (even after a lost row) sends the same id and WhatsApp sees a duplicate, not a new message. (Unique
+ * where it must be: per sending account, and rows per connection.)
  */
-export async function providerIdFor(tenantId: string, connectionId: string, clientMessageId: string | undefined): Promise<string> {
-  const seed = clientMessageId ? `${tenantId}:${connectionId}:${clientMessageId}` : crypto.randomUUID();
+export async function providerIdFor(connectionId: string, clientMessageId: string | undefined): Promise<string> {
+  const seed = clientMessageId ? `${connectionId}:${clientMessageId}` : crypto.randomUUID();
   return `3EB0${(await sha256Hex(seed)).slice(0, 20).toUpperCase()}`;
 }
 
+/**
+ * Whose connection the send names: a tenant already authenticated, or an API key not yet checked. The
+ * send path checks the key inside its own statement (one round trip less on the hottest route); a key
+ * that is missing or revoked then matches no tenant, so nothing is read or written, and the caller
+ * answers 401 (`keyValid: false`).
+ */
+export type TenantScope = { tenantId: string } | { apiKeyHash: string };
+
+const scopeTenant = (scope: TenantScope) =>
+  'tenantId' in scope
+    ? sql`${scope.tenantId}::uuid`
+    : sql`(select tenant_id from ${apiKeys} where key_hash = ${scope.apiKeyHash} and revoked_at is null)`;
+
+/** With a key scope, the key's last_used_at is kept to the minute, as the auth middleware does. */
+const touchKey = (scope: TenantScope) =>
+  'apiKeyHash' in scope
+    ? sql`touched as (
+        update ${apiKeys} set last_used_at = now()
+        where key_hash = ${scope.apiKeyHash} and revoked_at is null
+          and (last_used_at is null or last_used_at < now() - interval '1 minute')
+        returning 1
+      ),`
+    : sql``;
+
 export interface OutboundDraft {
-  tenantId: string;
+  scope: TenantScope;
   connectionId: string;
   chatId: string;
   toJid: string;
@@ -32,13 +57,17 @@ export interface OutboundDraft {
 }
 
 export interface OpenedOutbound {
-  connection: { pk: string; status: ConnectionRow['status']; statusReason: string | null };
+  /** False when the scope's API key is unknown or revoked (then nothing else is set). */
+  keyValid: boolean;
+  /** Absent when the tenant has no such connection. */
+  connection?: { pk: string; status: ConnectionRow['status']; statusReason: string | null };
   /** The outbound row: just recorded, or recorded by an earlier attempt. Absent when nothing was recorded (not connected). */
   message?: { id: number; status: MessageRow['status']; providerMessageId: string };
 }
 
 type LookupRow = {
-  connection_pk: string;
+  key_tenant: string | null;
+  connection_pk: string | null;
   connection_status: ConnectionRow['status'];
   connection_status_reason: string | null;
   message_id: string | null;
@@ -56,15 +85,16 @@ const earlierAttempt = (d: Pick<OutboundDraft, 'clientMessageId' | 'providerMess
   ) earlier on true`;
 
 /**
- * The send path's database work in one round trip: finds the tenant's connection and, when it is
- * connected, records the outbound row (`pending`) unless an earlier attempt with the same id did;
- * answers the connection and whichever row now stands. Undefined when the connection does not exist.
+ * The send path's database work in one round trip: (checks the API key,) finds the tenant's connection
+ * and, when it is connected, records the outbound row (`pending`) unless an earlier attempt with the same
+ * id did; answers the connection and whichever row now stands.
  */
-export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutbound | undefined> {
+export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutbound> {
   const result = await db.execute<LookupRow>(sql`
-    with conn as (
-      select id, status, status_reason from ${connections}
-      where tenant_id = ${d.tenantId} and connection_id = ${d.connectionId}
+    with ${touchKey(d.scope)} tenant as (select ${scopeTenant(d.scope)} as id),
+    conn as (
+      select c.id, c.status, c.status_reason from ${connections} c, tenant
+      where c.tenant_id = tenant.id and c.connection_id = ${d.connectionId}
     ), inserted as (
       insert into ${messages} (connection_pk, chat_id, direction, to_jid, type, text, content, client_message_id, provider_message_id, status)
       select id, ${d.chatId}, 'outbound', ${d.toJid}, ${d.type}, ${d.text}, ${d.content === undefined ? null : JSON.stringify(d.content)}::jsonb,
@@ -73,38 +103,46 @@ export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutb
       on conflict do nothing
       returning id, status, provider_message_id
     )
-    select conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
+    select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            coalesce(inserted.id, earlier.id) as message_id, coalesce(inserted.status, earlier.status) as message_status,
            coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id
-    from conn
+    from tenant
+    left join conn on true
     left join inserted on true
     ${earlierAttempt(d)}
   `);
-  return opened(result.rows[0], d.providerMessageId);
+  return opened(result.rows[0]!, d.providerMessageId);
 }
 
 /**
  * The lookup half of openOutbound, without recording anything: the connection and the row an earlier
  * attempt with the same id recorded, if any. The media path asks this first, so a retry of a send that
- * already went out neither fetches nor stores its file again. Undefined when the connection does not exist.
+ * already went out neither fetches nor stores its file again.
  */
 export async function findOutbound(
   db: Db,
-  d: Pick<OutboundDraft, 'tenantId' | 'connectionId' | 'clientMessageId' | 'providerMessageId'>,
-): Promise<OpenedOutbound | undefined> {
+  d: Pick<OutboundDraft, 'scope' | 'connectionId' | 'clientMessageId' | 'providerMessageId'>,
+): Promise<OpenedOutbound> {
   const result = await db.execute<LookupRow>(sql`
-    select conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
+    with ${touchKey(d.scope)} tenant as (select ${scopeTenant(d.scope)} as id),
+    conn as (
+      select c.id, c.status, c.status_reason from ${connections} c, tenant
+      where c.tenant_id = tenant.id and c.connection_id = ${d.connectionId}
+    )
+    select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            earlier.id as message_id, earlier.status as message_status, earlier.provider_message_id
-    from ${connections} conn
+    from tenant
+    left join conn on true
     ${earlierAttempt(d)}
-    where conn.tenant_id = ${d.tenantId} and conn.connection_id = ${d.connectionId}
   `);
-  return opened(result.rows[0], d.providerMessageId);
+  return opened(result.rows[0]!, d.providerMessageId);
 }
 
-function opened(row: LookupRow | undefined, providerMessageId: string): OpenedOutbound | undefined {
-  if (!row) return undefined;
+function opened(row: LookupRow, providerMessageId: string): OpenedOutbound {
+  if (row.key_tenant === null) return { keyValid: false };
+  if (row.connection_pk === null) return { keyValid: true };
   return {
+    keyValid: true,
     connection: { pk: row.connection_pk, status: row.connection_status, statusReason: row.connection_status_reason },
     message:
       row.message_id === null

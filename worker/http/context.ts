@@ -16,6 +16,11 @@ export interface AppEnv {
   Variables: {
     db: Db;
     principal: Principal;
+    /**
+     * Set instead of `principal` on routes that check the API key in their own statement: the key's hash,
+     * not yet known to be valid. Such a route must answer 401 itself when the key matches no tenant.
+     */
+    pendingApiKeyHash?: string;
     /** Runs database work after the response (kept alive with waitUntil). */
     afterResponse: (work: Promise<unknown>) => void;
   };

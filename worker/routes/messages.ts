@@ -12,6 +12,7 @@ import { decodeCursor, pageHeaders } from '../data/pagination';
 import { storeMedia, type StoredMedia } from '../data/media-store';
 import { findOutbound, isResendable, markOutbound, openOutbound, providerIdFor, type OpenedOutbound } from '../data/outbound';
 import { ApiError, connectionNotFound } from '../http/errors';
+import { invalidApiKey } from '../auth/middleware';
 import { runCommand } from '../scheduler/client';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import type { AppEnv } from '../http/context';
@@ -93,17 +94,19 @@ export const messageRoutes = newRouter()
 
       const db = c.get('db');
       const started = Date.now();
-      const { tenantId } = c.get('principal');
+      // An API key is checked in the send statement itself (requireTenant left it pending); a dashboard
+      // session was checked by requireTenant.
+      const pendingKey = c.get('pendingApiKeyHash');
       const draft = {
-        tenantId,
+        scope: pendingKey ? { apiKeyHash: pendingKey } : { tenantId: c.get('principal').tenantId },
         connectionId: body.connection_id,
         chatId: chatIdOf(jid),
         toJid: jid,
         clientMessageId: body.client_message_id,
-        providerMessageId: await providerIdFor(tenantId, body.connection_id, body.client_message_id),
+        providerMessageId: await providerIdFor(body.connection_id, body.client_message_id),
       };
       const answer = (id: string) => ({ status: 'sent' as const, client_message_id: body.client_message_id ?? null, provider_message_id: id });
-      const notConnected = ({ status, statusReason }: OpenedOutbound['connection']) =>
+      const notConnected = ({ status, statusReason }: NonNullable<OpenedOutbound['connection']>) =>
         new ApiError(
           409,
           'connection_not_connected',
@@ -113,7 +116,7 @@ export const messageRoutes = newRouter()
           { status, status_reason: statusReason },
         );
 
-      let opened: OpenedOutbound | undefined;
+      let opened: OpenedOutbound;
       let stored: StoredMedia | undefined;
       let mediaMs = 0;
       if (!media) {
@@ -121,7 +124,8 @@ export const messageRoutes = newRouter()
       } else {
         // A retry of a send that already went out answers before the file is fetched or stored again.
         const earlier = await findOutbound(db, draft);
-        if (!earlier) throw connectionNotFound(body.connection_id);
+        if (!earlier.keyValid) throw invalidApiKey();
+        if (!earlier.connection) throw connectionNotFound(body.connection_id);
         if (earlier.message && !isResendable(earlier.message.status)) return c.json(answer(earlier.message.providerMessageId), 200);
         if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection);
         const storing = Date.now();
@@ -134,8 +138,9 @@ export const messageRoutes = newRouter()
           throw e;
         }
       }
-      if (!opened) throw connectionNotFound(body.connection_id);
+      if (!opened.keyValid) throw invalidApiKey();
       const { connection, message: row } = opened;
+      if (!connection) throw connectionNotFound(body.connection_id);
       // The file is not needed once the send has an outcome the runner will not retry (or never started).
       const discardMedia = () => {
         if (stored) c.get('afterResponse')(c.env.MEDIA.delete(stored.key));
