@@ -89,6 +89,11 @@ describe('API keys', () => {
     expectError(await send('hi'), 401, 'invalid_api_key');
     // A large body takes the ordinary check, before it is read.
     expectError(await send('x'.repeat(70_000)), 401, 'invalid_api_key');
+    // Auth still comes first: a bad key learns nothing about its body.
+    expectError(await sender.post('/api/send-message', { connection_id: 'k1', to: '923001234567' }), 401, 'invalid_api_key');
+    expectError(await sender.post('/api/send-message', { connection_id: 'k1', to: 'not a number', message: 'hi' }), 401, 'invalid_api_key');
+    expectError(await t.api.post('/api/send-message', { connection_id: 'k1', to: '923001234567' }), 400, 'validation_failed');
+    expectError(await t.api.post('/api/send-message', { connection_id: 'k1', to: 'not a number', message: 'hi' }), 400, 'invalid_recipient');
   });
 
   it('refuses an empty key name and an unknown key id', async () => {

@@ -4,7 +4,7 @@ import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { apiKeys, sessions } from '../../drizzle/schema';
-import { ApiError } from '../http/errors';
+import { ApiError, errorResponse } from '../http/errors';
 import type { AppEnv } from '../http/context';
 import { sha256Hex } from './credentials';
 
@@ -23,7 +23,17 @@ function presentedApiKey(headers: Headers): string | undefined {
   return headers.get('x-api-key')?.trim() || undefined;
 }
 
-export const invalidApiKey = () => new ApiError(401, 'invalid_api_key', 'The API key is not valid or has been revoked.');
+const INVALID_API_KEY = 'The API key is not valid or has been revoked.';
+export const invalidApiKey = () => new ApiError(401, 'invalid_api_key', INVALID_API_KEY);
+
+async function findApiKey(db: AppEnv['Variables']['db'], hash: string) {
+  const [row] = await db
+    .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, lastUsedAt: apiKeys.lastUsedAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  return row;
+}
 
 /**
  * Requests whose route checks the API key inside its own statement (see `TenantScope` in
@@ -44,13 +54,15 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
     const hash = await sha256Hex(key);
     if (checksKeyItself(c.req.raw)) {
       c.set('pendingApiKeyHash', hash);
-      return next();
+      await next();
+      // The route clears the hash once its statement accepted the key. A refusal given before that (an
+      // invalid body, say) is only told to a caller whose key is good: auth comes first, as everywhere.
+      if (c.get('pendingApiKeyHash') && c.res.status >= 400 && c.res.status < 500 && c.res.status !== 401) {
+        if (!(await findApiKey(db, hash))) c.res = errorResponse(c, 401, 'invalid_api_key', INVALID_API_KEY);
+      }
+      return;
     }
-    const [row] = await db
-      .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, lastUsedAt: apiKeys.lastUsedAt })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)))
-      .limit(1);
+    const row = await findApiKey(db, hash);
     if (!row) throw invalidApiKey();
     c.set('principal', { tenantId: row.tenantId, via: 'api_key', apiKeyId: row.id });
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {

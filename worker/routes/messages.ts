@@ -125,6 +125,7 @@ export const messageRoutes = newRouter()
         // A retry of a send that already went out answers before the file is fetched or stored again.
         const earlier = await findOutbound(db, draft);
         if (!earlier.keyValid) throw invalidApiKey();
+        c.set('pendingApiKeyHash', undefined); // the key is good: whatever follows may be told
         if (!earlier.connection) throw connectionNotFound(body.connection_id);
         if (earlier.message && !isResendable(earlier.message.status)) return c.json(answer(earlier.message.providerMessageId), 200);
         if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection);
@@ -139,6 +140,7 @@ export const messageRoutes = newRouter()
         }
       }
       if (!opened.keyValid) throw invalidApiKey();
+      c.set('pendingApiKeyHash', undefined);
       const { connection, message: row } = opened;
       if (!connection) throw connectionNotFound(body.connection_id);
       // The file is not needed once the send has an outcome the runner will not retry (or never started).
