@@ -4,6 +4,7 @@
 // runs, minus its dev proxy: `wrangler dev` puts a second workerd in front of the Worker that relays every
 // request and every WebSocket frame through a Durable Object, which on a small box costs milliseconds per
 // hop and CPU the measured system needs. `npm run dev` keeps `wrangler dev` (live reload).
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
@@ -54,5 +55,55 @@ export async function startMiniflareWorker(opts: MiniflareWorkerOptions): Promis
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = (await mf.ready).origin;
-  return { url, inspectorPort, stop: () => mf.dispose() };
+  // Miniflare does not stop workerd if this process exits without disposing it (a crash, or a library
+  // calling process.exit first): kill the workerd children it started, as killGroupOnExit does for wrangler.
+  const workerd = childPids(process.pid).filter((pid) => /workerd/.test(cmdline(pid)));
+  const killWorkerd = () => {
+    for (const pid of workerd) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killWorkerd);
+  return {
+    url,
+    inspectorPort,
+    stop: async () => {
+      process.off('exit', killWorkerd);
+      await mf.dispose();
+    },
+  };
+}
+
+const cmdline = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+/** Direct children of a process, from /proc (Linux; elsewhere none are found and nothing is killed). */
+function childPids(parent: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const e of entries) {
+    const pid = Number(e);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) out.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
