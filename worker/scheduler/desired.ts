@@ -1,6 +1,6 @@
 // What the Scheduler reads from and writes to Postgres: which connections should be running, and the
 // mirror of each lease (holder + epoch) that the runner-facing routes check for fencing.
-import { and, eq, gt, isNotNull, lt, notInArray, or, sql } from 'drizzle-orm';
+import { and, gt, isNotNull, notInArray, or, sql } from 'drizzle-orm';
 import { connections } from '../../drizzle/schema';
 import type { Db } from '../data/db';
 
@@ -31,12 +31,29 @@ export async function desiredConnections(db: Db): Promise<DesiredConnection[]> {
   return rows.map((r) => ({ connectionPk: r.id, tenantId: r.tenantId, connectionId: r.connectionId, leaseEpoch: r.leaseEpoch }));
 }
 
-/** Mirrors a grant (or a release, runnerId null) into Postgres; never lowers the epoch. */
-export async function recordLease(db: Db, connectionPk: string, runnerId: string | null, epoch: number): Promise<boolean> {
-  const rows = await db
-    .update(connections)
-    .set({ leaseRunnerId: runnerId, leaseEpoch: epoch })
-    .where(and(eq(connections.id, connectionPk), or(lt(connections.leaseEpoch, epoch), eq(connections.leaseEpoch, epoch))))
-    .returning({ id: connections.id });
-  return rows.length > 0;
+export interface LeaseRecord {
+  connectionPk: string;
+  runnerId: string;
+  epoch: number;
+}
+
+/** Grants per statement: a restore places hundreds at once, one round trip each would add up to seconds. */
+const GRANTS_PER_STATEMENT = 500;
+
+/**
+ * Mirrors grants into Postgres before they are sent (fencing); never lowers an epoch. Answers the
+ * connections whose grant was recorded: one missing raced with a newer epoch (or was deleted).
+ */
+export async function recordLeases(db: Db, grants: readonly LeaseRecord[]): Promise<Set<string>> {
+  const recorded = new Set<string>();
+  for (let i = 0; i < grants.length; i += GRANTS_PER_STATEMENT) {
+    const rows = grants.slice(i, i + GRANTS_PER_STATEMENT).map((g) => sql`(${g.connectionPk}::uuid, ${g.runnerId}::text, ${g.epoch}::bigint)`);
+    const result = await db.execute<{ id: string }>(sql`
+      update ${connections} as c set lease_runner_id = v.runner_id, lease_epoch = v.epoch
+      from (values ${sql.join(rows, sql`, `)}) as v(id, runner_id, epoch)
+      where c.id = v.id and c.lease_epoch <= v.epoch
+      returning c.id`);
+    for (const r of result.rows) recorded.add(r.id);
+  }
+  return recorded;
 }

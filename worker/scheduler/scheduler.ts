@@ -9,7 +9,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { ControlToRunner, RunnerToControl, type Command, type CommandResult, type QueuedEvent } from '../../protocol/runner';
 import { httpDb } from '../data/db';
 import type { Env } from '../env';
-import { desiredConnections, recordLease } from './desired';
+import { desiredConnections, recordLeases, type LeaseRecord } from './desired';
 import { pickRunner } from './placement';
 import { Registry } from './registry';
 import type { LeaseRow } from './types';
@@ -301,8 +301,8 @@ export class Scheduler extends DurableObject<Env> {
     // Connections that should run but have no holder.
     const runners = this.registry.runners();
     const load = this.registry.loadByRunner();
-    // One log line per pass, not per lease: a restore grants hundreds at once.
-    const granted: Record<string, number> = {};
+    // Placed first, recorded in Postgres in one statement (fencing), then sent.
+    const placed: (LeaseRecord & { tenantId: string; connectionId: string })[] = [];
     for (const d of desired) {
       const lease = this.registry.lease(d.connectionPk);
       if (lease?.runner_id) continue;
@@ -312,14 +312,20 @@ export class Scheduler extends DurableObject<Env> {
         continue;
       }
       const epoch = Math.max(lease?.epoch ?? 0, d.leaseEpoch) + 1;
-      if (!(await recordLease(db, d.connectionPk, target, epoch))) continue; // raced with a newer epoch
-      this.registry.grant({ connectionPk: d.connectionPk, tenantId: d.tenantId, connectionId: d.connectionId, runnerId: target, epoch, now });
+      placed.push({ connectionPk: d.connectionPk, runnerId: target, epoch, tenantId: d.tenantId, connectionId: d.connectionId });
       load.set(target, (load.get(target) ?? 0) + 1);
-      const ws = this.socketOf(target);
+    }
+    const recorded = placed.length ? await recordLeases(db, placed) : new Set<string>();
+    // One log line per pass, not per lease: a restore grants hundreds at once.
+    const granted: Record<string, number> = {};
+    for (const p of placed) {
+      if (!recorded.has(p.connectionPk)) continue; // raced with a newer epoch
+      this.registry.grant({ connectionPk: p.connectionPk, tenantId: p.tenantId, connectionId: p.connectionId, runnerId: p.runnerId, epoch: p.epoch, now });
+      const ws = this.socketOf(p.runnerId);
       if (ws) {
-        this.send(ws, { type: 'lease.grant', connection_pk: d.connectionPk, tenant_id: d.tenantId, connection_id: d.connectionId, epoch });
+        this.send(ws, { type: 'lease.grant', connection_pk: p.connectionPk, tenant_id: p.tenantId, connection_id: p.connectionId, epoch: p.epoch });
       }
-      granted[target] = (granted[target] ?? 0) + 1;
+      granted[p.runnerId] = (granted[p.runnerId] ?? 0) + 1;
     }
     if (Object.keys(granted).length) this.log('info', 'leases granted', { byRunner: granted });
 

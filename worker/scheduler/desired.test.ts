@@ -1,0 +1,46 @@
+// The Scheduler's Postgres side: which connections should run, and grants mirrored for fencing.
+import { randomUUID } from 'node:crypto';
+import { eq, inArray } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { connections, tenants } from '../../drizzle/schema';
+import { useFileDatabase } from '../../test/harness/file-database';
+import { httpDb, type Db } from '../data/db';
+import { desiredConnections, recordLeases } from './desired';
+
+const fileDb = useFileDatabase('scheduler_desired');
+let db: Db;
+beforeAll(() => {
+  db = httpDb({ DATABASE_URL: fileDb.url, NEON_WS_PROXY: fileDb.proxy });
+});
+
+async function linkedConnections(n: number, leaseEpoch = 0) {
+  const [tenant] = await fileDb.db.insert(tenants).values({ name: 'acme' }).returning();
+  const rows = await fileDb.db
+    .insert(connections)
+    .values(Array.from({ length: n }, () => ({ tenantId: tenant!.id, connectionId: `c-${randomUUID()}`, webhookSecret: 'whsec_x', status: 'connected' as const, linkedAt: new Date(), leaseEpoch })))
+    .returning();
+  return rows.map((r) => r.id);
+}
+
+describe('recordLeases', () => {
+  it('records many grants in one go, more than one statement holds', async () => {
+    const pks = await linkedConnections(520);
+    const recorded = await recordLeases(db, pks.map((pk, i) => ({ connectionPk: pk, runnerId: `r${i % 3}`, epoch: 1 })));
+    expect(recorded.size).toBe(520);
+    const rows = await fileDb.db.select().from(connections).where(inArray(connections.id, pks));
+    expect(rows.every((r) => r.leaseEpoch === 1)).toBe(true);
+    expect(rows.find((r) => r.id === pks[4])!.leaseRunnerId).toBe('r1');
+    expect((await desiredConnections(db)).filter((d) => pks.includes(d.connectionPk))).toHaveLength(520);
+  });
+
+  it('never lowers an epoch: a grant that raced with a newer one is not recorded; the same epoch again is', async () => {
+    const [older, newer] = await linkedConnections(2, 5);
+    const recorded = await recordLeases(db, [
+      { connectionPk: older!, runnerId: 'a', epoch: 4 },
+      { connectionPk: newer!, runnerId: 'b', epoch: 5 },
+    ]);
+    expect([...recorded]).toEqual([newer]);
+    expect((await fileDb.db.select().from(connections).where(eq(connections.id, older!)))[0]).toMatchObject({ leaseEpoch: 5, leaseRunnerId: null });
+    expect((await fileDb.db.select().from(connections).where(eq(connections.id, newer!)))[0]).toMatchObject({ leaseEpoch: 5, leaseRunnerId: 'b' });
+  });
+});
