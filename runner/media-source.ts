@@ -3,6 +3,8 @@
 // every hop (redirects are followed by hand) is checked against CONTROL_PLANE_URL by origin and path, so a
 // redirect or a look-alike host never sees it. Bounded in size and time; failures are typed.
 
+import { BoundedFetchError, boundedFetch } from '../protocol/bounded-fetch.js';
+
 export type MediaSourceOptions = {
   controlPlaneUrl: string;
   token: string;
@@ -16,7 +18,6 @@ export class MediaSourceError extends Error {
   }
 }
 
-const MAX_REDIRECTS = 3;
 
 /** Whether `url` is under the control plane's base URL: same scheme, host and port, and path prefix. */
 export const isControlPlaneUrl = (url: URL, controlPlaneUrl: string): boolean => {
@@ -26,8 +27,24 @@ export const isControlPlaneUrl = (url: URL, controlPlaneUrl: string): boolean =>
   return prefix === '' || url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
 };
 
-/** For messages and logs: a URL without its query (presigned URLs carry credentials there). */
-const shown = (url: URL) => `${url.origin}${url.pathname}`;
+const failure = (e: BoundedFetchError, opts: MediaSourceOptions): MediaSourceError => {
+  switch (e.reason) {
+    case 'too_large':
+      return new MediaSourceError('media_too_large', `the file at ${e.url} is larger than ${opts.maxBytes} bytes (MAX_MEDIA_BYTES)`);
+    case 'timeout':
+      return new MediaSourceError('media_unavailable', `download of ${e.url} timed out after ${opts.timeoutMs} ms`);
+    case 'status':
+      return new MediaSourceError('media_unavailable', `GET ${e.url} answered ${e.status}`);
+    case 'redirects':
+      return new MediaSourceError('media_unavailable', `too many redirects from ${e.url}`);
+    case 'empty':
+      return new MediaSourceError('media_unavailable', `the file at ${e.url} is empty`);
+    case 'bad_redirect':
+      return new MediaSourceError('media_unavailable', `GET ${e.url} redirected to an invalid URL`);
+    case 'network':
+      return new MediaSourceError('media_unavailable', `GET ${e.url} failed: ${e.detail}`);
+  }
+};
 
 export const downloadMedia = async (source: string, opts: MediaSourceOptions): Promise<Buffer> => {
   let url: URL;
@@ -36,53 +53,17 @@ export const downloadMedia = async (source: string, opts: MediaSourceOptions): P
   } catch {
     throw new MediaSourceError('media_unavailable', 'media source is not a URL');
   }
-  const signal = AbortSignal.timeout(opts.timeoutMs);
   try {
-    for (let hop = 0; ; hop++) {
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new MediaSourceError('media_unavailable', `media source must be http(s), not ${url.protocol}`);
-      const headers: Record<string, string> = isControlPlaneUrl(url, opts.controlPlaneUrl) ? { authorization: `Bearer ${opts.token}` } : {};
-      const res = await fetch(url, { headers, redirect: 'manual', signal });
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        await res.body?.cancel();
-        if (hop >= MAX_REDIRECTS) throw new MediaSourceError('media_unavailable', `too many redirects from ${shown(url)}`);
-        url = new URL(location, url);
-        continue;
-      }
-      if (!res.ok) {
-        await res.body?.cancel();
-        throw new MediaSourceError('media_unavailable', `GET ${shown(url)} answered ${res.status}`);
-      }
-      return await readCapped(res, opts.maxBytes, url);
-    }
+    const { bytes } = await boundedFetch(url, {
+      maxBytes: opts.maxBytes,
+      timeoutMs: opts.timeoutMs,
+      prepare: (hop): Record<string, string> => {
+        if (hop.protocol !== 'https:' && hop.protocol !== 'http:') throw new MediaSourceError('media_unavailable', `media source must be http(s), not ${hop.protocol}`);
+        return isControlPlaneUrl(hop, opts.controlPlaneUrl) ? { authorization: `Bearer ${opts.token}` } : {};
+      },
+    });
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (err) {
-    if (err instanceof MediaSourceError) throw err;
-    if (signal.aborted) throw new MediaSourceError('media_unavailable', `download of ${shown(url)} timed out after ${opts.timeoutMs} ms`);
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new MediaSourceError('media_unavailable', `GET ${shown(url)} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    throw err instanceof BoundedFetchError ? failure(err, opts) : err;
   }
-};
-
-const readCapped = async (res: Response, maxBytes: number, url: URL): Promise<Buffer> => {
-  const tooLarge = () => new MediaSourceError('media_too_large', `the file at ${shown(url)} is larger than ${maxBytes} bytes (MAX_MEDIA_BYTES)`);
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body?.getReader();
-  for (;;) {
-    const next = await reader?.read();
-    if (!next || next.done) break;
-    size += next.value.byteLength;
-    if (size > maxBytes) {
-      await reader!.cancel();
-      throw tooLarge();
-    }
-    chunks.push(next.value);
-  }
-  if (size === 0) throw new MediaSourceError('media_unavailable', `the file at ${shown(url)} is empty`);
-  return Buffer.concat(chunks, size);
 };

@@ -3,13 +3,13 @@
 // to one. It is judged by the webhook URL policy (http(s), no private targets unless the operator allows
 // them), every redirect hop is judged again, and the download is bounded in time and size.
 import { Buffer } from 'node:buffer';
+import { BoundedFetchError, boundedFetch } from '../../protocol/bounded-fetch';
 import { ApiError } from '../http/errors';
 import { checkWebhookUrl, type PrivateTargetPolicy } from './webhook-url';
 
 export const DEFAULT_MAX_MEDIA_BYTES = 16 * 1024 * 1024;
 /** Bound on a URL's whole download (headers and body). */
 export const MEDIA_FETCH_TIMEOUT_MS = 30_000;
-const MAX_REDIRECTS = 3;
 
 export const maxMediaBytes = (env: { MAX_MEDIA_BYTES?: string }) => Number(env.MAX_MEDIA_BYTES) || DEFAULT_MAX_MEDIA_BYTES;
 
@@ -83,10 +83,28 @@ export interface FetchMediaOptions {
   fetch?: typeof fetch;
 }
 
-/** For messages: a URL without its query (presigned URLs carry credentials there). */
-const shown = (url: URL) => `${url.origin}${url.pathname}`;
-
 const unavailable = (message: string, details: Record<string, unknown>) => new ApiError(422, 'media_unavailable', message, details);
+
+/** The API's answer for a failed download of a tenant's URL. */
+function fetchFailure(e: BoundedFetchError, maxBytes: number, timeoutMs: number): ApiError {
+  const at = { url: e.url };
+  switch (e.reason) {
+    case 'too_large':
+      return tooLarge(maxBytes);
+    case 'timeout':
+      return unavailable(`Fetching ${e.url} timed out after ${timeoutMs} ms.`, at);
+    case 'network':
+      return unavailable(`Fetching ${e.url} failed: ${e.detail}.`, at);
+    case 'status':
+      return unavailable(`${e.url} answered ${e.status}.`, { ...at, status: e.status });
+    case 'redirects':
+      return unavailable(`Too many redirects from ${e.url}.`, { ...at, status: e.status });
+    case 'bad_redirect':
+      return unavailable(`${e.url} redirected to an invalid URL.`, { ...at, status: e.status });
+    case 'empty':
+      return unavailable(`${e.url} answered an empty file.`, { ...at, status: e.status });
+  }
+}
 
 /**
  * Fetches a tenant's media URL: GET, redirects followed by hand (at most 3, each judged by the policy),
@@ -94,85 +112,19 @@ const unavailable = (message: string, details: Record<string, unknown>) => new A
  * or streamed size over `maxBytes` a 413 `media_too_large`, refused as soon as it is known.
  */
 export async function fetchMedia(raw: string, opts: FetchMediaOptions): Promise<FetchedMedia> {
-  const doFetch = opts.fetch ?? fetch;
   const timeoutMs = opts.timeoutMs ?? MEDIA_FETCH_TIMEOUT_MS;
-  let url = acceptMediaUrl(raw, opts.policy);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    for (let hop = 0; ; hop++) {
-      let res: Response;
-      try {
-        res = await doFetch(url.toString(), {
-          redirect: 'manual',
-          signal: controller.signal,
-          headers: { accept: '*/*', 'user-agent': 'Switchboard-Media/1.0' },
-        });
-      } catch (e) {
-        throw controller.signal.aborted
-          ? unavailable(`Fetching ${shown(url)} timed out after ${timeoutMs} ms.`, { url: shown(url) })
-          : unavailable(`Fetching ${shown(url)} failed: ${e instanceof Error ? e.message : String(e)}.`, { url: shown(url) });
-      }
-      const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location) {
-        await res.body?.cancel();
-        if (hop >= MAX_REDIRECTS) throw unavailable(`Too many redirects from ${shown(url)}.`, { url: shown(url), status: res.status });
-        let next: URL;
-        try {
-          next = new URL(location, url);
-        } catch {
-          throw unavailable(`${shown(url)} redirected to an invalid URL.`, { url: shown(url), status: res.status });
-        }
-        url = acceptMediaUrl(next.toString(), opts.policy);
-        continue;
-      }
-      if (res.status < 200 || res.status >= 300) {
-        await res.body?.cancel();
-        throw unavailable(`${shown(url)} answered ${res.status}.`, { url: shown(url), status: res.status });
-      }
-      const bytes = await readCapped(res, opts.maxBytes, () =>
-        controller.signal.aborted ? unavailable(`Fetching ${shown(url)} timed out after ${timeoutMs} ms.`, { url: shown(url) }) : undefined,
-      );
-      if (bytes.byteLength === 0) throw unavailable(`${shown(url)} answered an empty file.`, { url: shown(url), status: res.status });
-      return { bytes, contentType: res.headers.get('content-type'), name: lastSegment(url) };
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function readCapped(res: Response, maxBytes: number, timedOut: () => ApiError | undefined): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    throw tooLarge(maxBytes);
-  }
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(maxBytes);
-      }
-      chunks.push(value);
-    }
+    const got = await boundedFetch(acceptMediaUrl(raw, opts.policy), {
+      maxBytes: opts.maxBytes,
+      timeoutMs,
+      // Every hop, redirects included, is judged by the policy (acceptMediaUrl throws the 400).
+      prepare: (url) => (acceptMediaUrl(url.toString(), opts.policy), { accept: '*/*', 'user-agent': 'Switchboard-Media/1.0' }),
+      fetch: opts.fetch,
+    });
+    return { bytes: got.bytes, contentType: got.contentType, name: lastSegment(got.url) };
   } catch (e) {
-    if (e instanceof ApiError) throw e;
-    throw timedOut() ?? unavailable(`Reading the media file failed: ${e instanceof Error ? e.message : String(e)}.`, {});
+    throw e instanceof BoundedFetchError ? fetchFailure(e, opts.maxBytes, timeoutMs) : e;
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 function lastSegment(url: URL): string | null {
