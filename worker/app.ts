@@ -9,6 +9,7 @@ import { limitBody } from './http/body-limit';
 import type { AppEnv } from './http/context';
 import { errorResponse, renderError } from './http/errors';
 import { newRouter } from './http/router';
+import { isSendMessage } from './http/send-route';
 import { internalRoutes } from './internal/routes';
 import { base64Length, maxMediaBytes } from './lib/media-source';
 import { apiKeyRoutes } from './routes/api-keys';
@@ -25,7 +26,7 @@ const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BOD
  * rest of the body keeps). Every other route keeps MAX_BODY_BYTES.
  */
 const apiMaxBodyBytes = (c: Context<AppEnv>) =>
-  c.req.method === 'POST' && c.req.path === '/api/send-message'
+  isSendMessage(c.req.raw)
     ? maxBodyBytes(c.env) + base64Length(maxMediaBytes(c.env))
     : maxBodyBytes(c.env);
 const INTERNAL_MAX_BODY_BYTES = 32 * 1024 * 1024;

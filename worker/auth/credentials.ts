@@ -18,9 +18,11 @@ function randomToken(bytes: number): string {
   return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
-/** SHA-256 as hex. Right for high-entropy tokens (API keys, session ids); never for passwords. */
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value)));
+/** SHA-256 as hex (of a string's UTF-8, or of bytes). Right for high-entropy tokens (API keys, session ids) and file digests; never for passwords. */
+export async function sha256Hex(value: string | Uint8Array): Promise<string> {
+  // (Node's DOM types want an ArrayBuffer-backed view; workerd and Node take any Uint8Array.)
+  const data = typeof value === 'string' ? encoder.encode(value) : (value as Uint8Array<ArrayBuffer>);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

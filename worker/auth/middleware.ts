@@ -5,6 +5,7 @@ import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { apiKeys, sessions } from '../../drizzle/schema';
 import { ApiError, errorResponse } from '../http/errors';
+import { isSendMessage } from '../http/send-route';
 import type { AppEnv } from '../http/context';
 import { sha256Hex } from './credentials';
 
@@ -44,7 +45,7 @@ async function findApiKey(db: AppEnv['Variables']['db'], hash: string) {
 const DEFERRED_KEY_CHECK_MAX_BODY = 64 * 1024;
 const checksKeyItself = (req: Request) => {
   const length = Number(req.headers.get('content-length') ?? NaN);
-  return req.method === 'POST' && new URL(req.url).pathname === '/api/send-message' && length <= DEFERRED_KEY_CHECK_MAX_BODY;
+  return isSendMessage(req) && length <= DEFERRED_KEY_CHECK_MAX_BODY;
 };
 
 export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {

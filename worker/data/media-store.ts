@@ -4,6 +4,8 @@
 // `/internal/media/<connection_pk>/<uuid>` (runner token). An object is deleted once its send has an
 // outcome the runner will not retry; what a timed-out send leaves is removed by the bucket's lifecycle rule.
 
+import { sha256Hex } from '../auth/credentials';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const mediaKey = (connectionPk: string, id: string) => `media/${connectionPk}/${id}`;
@@ -30,11 +32,6 @@ export interface StoredMedia {
   description: MediaDescription;
 }
 
-export async function fileSha256(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 export async function storeMedia(
   bucket: R2Bucket,
   connectionPk: string,
@@ -43,7 +40,7 @@ export async function storeMedia(
 ): Promise<StoredMedia> {
   const id = crypto.randomUUID();
   const key = mediaKey(connectionPk, id);
-  const sha256 = await fileSha256(bytes);
+  const sha256 = await sha256Hex(bytes);
   await bucket.put(key, bytes, { httpMetadata: { contentType: file.mimetype }, customMetadata: { sha256 } });
   return { key, path: `/internal/media/${connectionPk}/${id}`, description: { ...file, size: bytes.byteLength, sha256 } };
 }
