@@ -34,6 +34,8 @@ const Env = z.object({
   AUTH_FLUSH_INTERVAL_MS: int(1000, 10),
   AUTH_SNAPSHOT_EVERY: int(50, 1),
   OUTBOX_MAX_EVENTS: int(100_000, 1000),
+  /** How long the outbox holds a POST open for more events (ms; 0 posts on the next tick). */
+  OUTBOX_LINGER_MS: int(20, 0),
   /** Directory for the outbox journal (a volume that outlives the process); unset: memory only. */
   OUTBOX_DIR: z.string().optional(),
   /** How long a restarted runner waits for its replayed journal to be accepted before it dials the control plane. */
@@ -61,6 +63,7 @@ export type RunnerConfig = {
   authFlushIntervalMs: number;
   authSnapshotEvery: number;
   outboxMaxEvents: number;
+  outboxLingerMs: number;
   outboxDir?: string;
   outboxReplayWaitMs: number;
   drainTimeoutMs: number;
@@ -101,6 +104,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig =
     authFlushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
     authSnapshotEvery: e.AUTH_SNAPSHOT_EVERY,
     outboxMaxEvents: e.OUTBOX_MAX_EVENTS,
+    outboxLingerMs: e.OUTBOX_LINGER_MS,
     outboxDir: e.OUTBOX_DIR,
     outboxReplayWaitMs: e.OUTBOX_REPLAY_WAIT_MS,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,

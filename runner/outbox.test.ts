@@ -104,4 +104,51 @@ describe('outbox', () => {
     await box.flush(b); // nothing queued for b: resolves at once
     expect(cp.eventsOf(a)).toHaveLength(1);
   });
+  describe('linger window', () => {
+    it('events pushed in separate turns within the window travel in one POST', async () => {
+      const pk = randomUUID();
+      cp.epochs.set(pk, 1);
+      const box = make({ lingerMs: 200 });
+      box.push(pk, 1, [statusEvent(1)]);
+      await new Promise(r => setTimeout(r, 20)); // a later turn: the server ack after the message
+      box.push(pk, 1, [statusEvent(2)]);
+      await new Promise(r => setTimeout(r, 20));
+      box.push(pk, 1, [statusEvent(3)]);
+      await cp.until(() => (cp.events.length === 3 ? true : undefined), 5000, 'three events');
+      expect(cp.events.map(e => e.event.id)).toEqual(['cs:1', 'cs:2', 'cs:3']);
+      expect(cp.faults.eventPosts).toBe(1);
+    });
+
+    it('without a window, each turn posts on its own', async () => {
+      const pk = randomUUID();
+      cp.epochs.set(pk, 1);
+      const box = make({ lingerMs: 0 });
+      box.push(pk, 1, [statusEvent(1)]);
+      await cp.until(() => (cp.events.length === 1 ? true : undefined), 5000, 'first event');
+      box.push(pk, 1, [statusEvent(2)]);
+      await cp.until(() => (cp.events.length === 2 ? true : undefined), 5000, 'second event');
+      expect(cp.faults.eventPosts).toBe(2);
+    });
+
+    it('flush() does not wait out the window', async () => {
+      const pk = randomUUID();
+      cp.epochs.set(pk, 1);
+      const box = make({ lingerMs: 60_000 });
+      box.push(pk, 1, [statusEvent(1)]);
+      await new Promise(r => setTimeout(r, 10));
+      await box.flush(pk); // would hang for a minute (past the test timeout) if the window held
+      expect(cp.events.map(e => e.event.id)).toEqual(['cs:1']);
+    });
+
+    it('a full batch does not wait out the window', async () => {
+      const pk = randomUUID();
+      cp.epochs.set(pk, 1);
+      const box = make({ lingerMs: 60_000, batchSize: 3 });
+      box.push(pk, 1, [statusEvent(1)]);
+      await new Promise(r => setTimeout(r, 10));
+      box.push(pk, 1, [statusEvent(2), statusEvent(3)]);
+      await cp.until(() => (cp.events.length === 3 ? true : undefined), 5000, 'a full batch');
+      expect(cp.faults.eventPosts).toBe(1);
+    });
+  });
 });

@@ -39,6 +39,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     token: config.runnerToken,
     runnerId: config.runnerId,
     maxEvents: config.outboxMaxEvents,
+    lingerMs: config.outboxLingerMs,
     retryBaseMs: overrides.outboxRetryBaseMs,
     metrics,
     logger: logger.child({ layer: 'outbox' }),
