@@ -90,8 +90,10 @@ export function cpuSnapshot(): Map<number, { label: string; seconds: number }> {
 
 function processLabel(pid: number, argv: string[]): string {
   const joined = argv.join(' ');
-  if (pid === process.pid) return 'bench process (emulator, Neon proxy, API client)';
+  if (pid === process.pid) return 'bench process (Neon proxy; the emulator when in-process)';
+  if (/timed-fetch-child/.test(joined)) return 'API client';
   if (/workerd/.test(argv[0] ?? '')) return 'workerd (Worker, Durable Objects, queues, R2)';
+  if (/emulator\/main/.test(joined)) return 'emulator';
   if (/runner\/main/.test(joined)) return 'runner';
   if (/bare-child/.test(joined)) return 'bare Baileys';
   if (/wrangler/.test(joined)) return 'wrangler (node)';

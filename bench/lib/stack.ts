@@ -4,9 +4,11 @@
 // the emulator's phones scanning the QR. Everything started is registered with the harness for cleanup.
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { startEmulator, type RunningEmulator } from '../../runner/emulator/index.js';
@@ -19,10 +21,15 @@ import { startStack } from '../../scripts/lib/stack.js';
 import { createTenant } from '../../scripts/lib/tenants.js';
 import { mapLimit, rssBytes, sleep, trackChild, type BenchContext } from './run.js';
 
+const EMULATOR_MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'runner', 'emulator', 'main.ts');
+
+/** What the benchmarks use of an emulator, whether it runs in this process or in its own. */
+export type BenchEmulator = Pick<RunningEmulator, 'url' | 'controlUrl' | 'rootPublicKey'>;
+
 export interface BenchStack {
   url: string;
   workerInspectorPort: number;
-  emulator: RunningEmulator;
+  emulator: BenchEmulator;
   databaseUrl: string;
   runnerToken: string;
   apiKey: string;
@@ -38,7 +45,37 @@ export async function startEmulatorFor(ctx: BenchContext): Promise<RunningEmulat
   return emu;
 }
 
-export async function startBenchStack(ctx: BenchContext, emulator: RunningEmulator): Promise<BenchStack> {
+/**
+ * The emulator in a process of its own (`npm run emulator`), as WhatsApp is another machine in
+ * production: its contacts' decryption then does not share an event loop with the local Neon proxy.
+ */
+export async function startEmulatorProcess(ctx: BenchContext): Promise<BenchEmulator> {
+  const child = spawn(process.execPath, ['--import', 'tsx', EMULATOR_MAIN], {
+    env: { ...process.env, EMULATOR_PORT: String(await freePort()) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  trackChild(child.pid);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  ctx.defer('emulator process', async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await exited;
+  });
+  return new Promise<BenchEmulator>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`emulator process exited (${code}) before it was ready`)));
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (const line of buffered.split('\n').slice(0, -1)) {
+        const ready = /^\{.*"event":"emulator\.ready"/.test(line) ? (JSON.parse(line) as BenchEmulator) : undefined;
+        if (ready) resolve({ url: ready.url, controlUrl: ready.controlUrl, rootPublicKey: ready.rootPublicKey });
+      }
+      buffered = buffered.slice(buffered.lastIndexOf('\n') + 1);
+    });
+  });
+}
+
+export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator): Promise<BenchStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
   await chmod(dataDir, 0o755); // embedded Postgres runs as the postgres user when we are root
   ctx.defer('temp data dir', () => rm(dataDir, { recursive: true, force: true }));
