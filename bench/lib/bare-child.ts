@@ -4,7 +4,8 @@
 import type { WASocket } from '@whiskeysockets/baileys';
 import { trustEmulatorRoot } from '../../runner/emulator/trust.js';
 import { closeCode, connectGateway, control, linkByQr, memoryAuth, waitForEvent, type MemoryAuth } from '../../runner/emulator/testing.js';
-import type { BareReply, BareRequest } from './bare.js';
+import type { BareRequest } from './bare.js';
+import { serveIpc } from './ipc-child.js';
 
 const url = process.env.BENCH_EMULATOR_URL!;
 const controlUrl = process.env.BENCH_EMULATOR_CONTROL_URL!;
@@ -16,14 +17,7 @@ const socketOpts = { markOnlineOnConnect: false };
 type Session = { phone: string; auth: MemoryAuth; sock: WASocket | undefined };
 const sessions: Session[] = [];
 
-process.on('disconnect', () => process.exit(0));
-process.on('message', (msg: BareRequest) => {
-  void handle(msg).then(
-    (result) => process.send!({ id: msg.id, ok: true, result } satisfies BareReply),
-    (e: Error) => process.send!({ id: msg.id, ok: false, error: e.stack ?? String(e) } satisfies BareReply),
-  );
-});
-process.send!({ id: 0, ok: true, result: 'ready' } satisfies BareReply);
+serveIpc(handle);
 
 async function mapLimit<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
   let next = 0;
