@@ -7,6 +7,7 @@ import { RemoteAuthState, StaleEpochError } from './auth-state.js';
 import { Semaphore, backoffMs, sleep, within } from './backoff.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
+import { RegisteredNumbers } from './registered-numbers.js';
 import { CommandError, WhatsAppSession, type WhatsAppSessionOptions } from './whatsapp.js';
 import { connectionStatusEvent } from './whatsapp-events.js';
 
@@ -54,6 +55,8 @@ type Lease = {
 export class Sessions {
   private leases = new Map<string, Lease>();
   private readonly logins: Semaphore;
+  /** Which numbers have WhatsApp, learnt by any session of this runner (registered-numbers.ts). */
+  private readonly numbers = new RegisteredNumbers();
   /** Auth-state loads in flight: a restore of hundreds of leases must not hit the control plane all at once. */
   private readonly authLoads: Semaphore;
   private draining = false;
@@ -250,6 +253,7 @@ export class Sessions {
       waWebSocketUrl: this.opts.waWebSocketUrl,
       fetchMedia: this.opts.fetchMedia,
       mediaTrust: this.opts.mediaTrust,
+      numbers: this.numbers,
       loginSlot: () => this.logins.acquire(),
       ...this.opts.whatsapp,
     });

@@ -5,10 +5,11 @@ import makeWASocket, { Browsers, type AnyMessageContent, type BaileysEventMap, t
 import type { Logger } from 'pino';
 import type { RunnerEvent, SendMedia } from '../protocol/runner.js';
 import type { RemoteAuthState } from './auth-state.js';
-import { backoffMs } from './backoff.js';
+import { backoffMs, within } from './backoff.js';
 import { clock } from './clock.js';
 import { MediaSourceError } from './media-source.js';
 import type { RunnerMetrics } from './metrics.js';
+import type { RegisteredNumbers } from './registered-numbers.js';
 import {
   ackEvent,
   closePolicy,
@@ -49,6 +50,8 @@ export type WhatsAppSessionOptions = {
   waWebSocketUrl?: string;
   /** Downloads a media send's file (media-source.ts: token only to the control plane, size and time bounded). */
   fetchMedia?: (url: string) => Promise<Buffer>;
+  /** Which numbers have WhatsApp (shared by the runner's sessions); unset: sends are not checked. */
+  numbers?: RegisteredNumbers;
   /** Baileys options that make its media traffic trust the emulator's media CA (WA_MEDIA_CA; emulator/trust.ts). */
   mediaTrust?: Pick<UserFacingSocketConfig, 'fetchAgent' | 'options'>;
   /** Bounded concurrent handshakes: held from socket creation until open, QR shown, or close. */
@@ -67,6 +70,8 @@ const SERVER_ACK_TIMEOUT_MS = 10_000;
 /** A media send also uploads the file first (Baileys' upload timeout), so its ack may come this much later. */
 const MEDIA_UPLOAD_TIMEOUT_MS = 60_000;
 const LOGIN_SLOT_MAX_MS = 45_000;
+/** A number lookup slower than this is given up on, and the send goes ahead without it. */
+const NUMBER_LOOKUP_TIMEOUT_MS = 5_000;
 
 export class WhatsAppSession {
   state: SessionState = 'idle';
@@ -119,6 +124,7 @@ export class WhatsAppSession {
     if (media) checkMedia(media, text);
     if (!this.sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
     const sending = (async () => {
+      if (!(await this.hasWhatsApp(jid))) throw new CommandError('invalid_recipient', `+${jid.split('@')[0]} is not on WhatsApp`);
       let content: AnyMessageContent = { text };
       if (media) {
         if (!this.opts.fetchMedia) throw new CommandError('media_unavailable', 'this runner cannot fetch media');
@@ -151,6 +157,22 @@ export class WhatsAppSession {
       if (err instanceof CommandError) throw err;
       if (err instanceof MediaSourceError) throw new CommandError(err.code, err.message);
       throw new CommandError('send_failed', (err as Error).message);
+    }
+  }
+
+  /**
+   * Whether a phone-number recipient has WhatsApp (groups and LIDs are not numbers: always yes). The check
+   * is a courtesy: a lookup that fails or hangs does not stop a send WhatsApp may well accept.
+   */
+  private async hasWhatsApp(jid: string): Promise<boolean> {
+    const sock = this.sock;
+    if (!this.opts.numbers || !sock || !jid.endsWith('@s.whatsapp.net')) return true;
+    const lookup = async (j: string) => (await sock.onWhatsApp(j))?.some(r => r.exists) ?? false;
+    try {
+      return await within(this.opts.numbers.exists(jid, lookup), NUMBER_LOOKUP_TIMEOUT_MS, true);
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'number lookup failed; sending without it');
+      return true;
     }
   }
 

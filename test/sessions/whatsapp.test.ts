@@ -50,6 +50,18 @@ describe('WhatsApp sessions through runners', () => {
     expect((await inbox(contact)).filter((m) => m.text === body.message)).toHaveLength(1);
   });
 
+  it('refuses a number that is not on WhatsApp with 400, and sends nothing', async () => {
+    const stranger = phoneNumber(); // a well-formed number no WhatsApp account has
+    const body = { connection_id: link.id, to: stranger, message: 'anyone there?', client_message_id: `c-${uniqueId()}` };
+    const res = await t.api.post('/api/send-message', body);
+    expectError(res, 400, 'invalid_recipient');
+    expect(res.body.error.message).toMatch(/not on WhatsApp/);
+    // The attempt is kept as failed (not pending), so a retry with the same id is refused the same way.
+    const messages = (await t.api.get(`/api/messages/${link.id}/${stranger}`)).body as any[];
+    expect(messages.map((m) => m.status)).toEqual(['failed']);
+    expectError(await t.api.post('/api/send-message', body), 400, 'invalid_recipient');
+  });
+
   it('tracks delivery and read receipts on the sent message', async () => {
     const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'receipt me' });
     const pid = sent.body.provider_message_id;

@@ -66,7 +66,8 @@ export const messageRoutes = newRouter()
       summary: 'Send a message (text, or a file with an optional caption)',
       description:
         'Sends through the runner that holds the connection and answers once WhatsApp acknowledged the message. ' +
-        'Retrying with the same client_message_id never sends twice (nor fetches the media again).\n\n' +
+        'Retrying with the same client_message_id never sends twice (nor fetches the media again). ' +
+        'A phone number without a WhatsApp account is refused with 400 `invalid_recipient` before anything is sent.\n\n' +
         'With `media`, the file comes as `base64` in the body or from a `url` that Switchboard fetches itself (http(s), ' +
         'public addresses only, 30 s, at most MAX_MEDIA_BYTES, 16 MiB by default); `message` is then the caption. ' +
         'This route accepts bodies up to MAX_BODY_BYTES plus the base64 of MAX_MEDIA_BYTES.',
