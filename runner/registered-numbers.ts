@@ -5,6 +5,7 @@
 // One memory per runner: whether a number has WhatsApp is a fact about the number, not about the account
 // asking. Positive answers are kept long (numbers rarely leave WhatsApp); negative ones briefly, so a number
 // that registers is reachable a minute later. Lookups of one number at once share one query.
+import { Memo } from './memo.js';
 
 export type NumberLookup = (jid: string) => Promise<boolean>;
 
@@ -19,40 +20,16 @@ export type RegisteredNumbersOptions = {
 };
 
 export class RegisteredNumbers {
-  private readonly known = new Map<string, { exists: boolean; at: number }>();
-  private readonly asking = new Map<string, Promise<boolean>>();
-  private readonly positiveTtlMs: number;
-  private readonly negativeTtlMs: number;
-  private readonly maxEntries: number;
-  private readonly now: () => number;
+  private readonly memo: Memo<boolean>;
 
   constructor(opts: RegisteredNumbersOptions = {}) {
-    this.positiveTtlMs = opts.positiveTtlMs ?? 24 * 60 * 60_000;
-    this.negativeTtlMs = opts.negativeTtlMs ?? 60_000;
-    this.maxEntries = opts.maxEntries ?? 50_000;
-    this.now = opts.now ?? Date.now;
+    const positive = opts.positiveTtlMs ?? 24 * 60 * 60_000;
+    const negative = opts.negativeTtlMs ?? 60_000;
+    this.memo = new Memo({ ttlMs: exists => (exists ? positive : negative), maxEntries: opts.maxEntries ?? 50_000, now: opts.now });
   }
 
   /** Whether `jid` (a phone-number user JID) has WhatsApp: from memory, or asked through `lookup`. */
-  async exists(jid: string, lookup: NumberLookup): Promise<boolean> {
-    const hit = this.known.get(jid);
-    if (hit && this.now() - hit.at < (hit.exists ? this.positiveTtlMs : this.negativeTtlMs)) return hit.exists;
-    let asking = this.asking.get(jid);
-    if (!asking) {
-      asking = lookup(jid)
-        .then(exists => {
-          this.remember(jid, exists);
-          return exists;
-        })
-        .finally(() => this.asking.delete(jid));
-      this.asking.set(jid, asking);
-    }
-    return asking;
-  }
-
-  private remember(jid: string, exists: boolean): void {
-    this.known.delete(jid); // re-inserted last: the map's order is the age order
-    this.known.set(jid, { exists, at: this.now() });
-    if (this.known.size > this.maxEntries) this.known.delete(this.known.keys().next().value!);
+  exists(jid: string, lookup: NumberLookup): Promise<boolean> {
+    return this.memo.get(jid, lookup);
   }
 }
