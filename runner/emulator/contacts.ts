@@ -7,6 +7,7 @@ import * as libsignal from 'libsignal';
 import * as keyhelperModule from 'libsignal/src/keyhelper.js';
 import type { DeviceBundle } from './accounts.js';
 import type { InboxMedia } from './media.js';
+import { SenderKeys, type SenderAddress } from './sender-keys.js';
 
 type LibKeyPair = { pubKey: Buffer; privKey: Buffer };
 
@@ -14,8 +15,10 @@ export type InboxEntry = {
   id: string;
   /** The gateway device that sent it, e.g. 15550001111:1@s.whatsapp.net */
   from: string;
-  /** Chat the message belongs to from the contact's side (the account's phone jid). */
+  /** Chat the message belongs to from the contact's side (the account's phone jid, or the group jid). */
   chat: string;
+  /** Set for messages received in a group: the group's jid (`from` is then the member that sent it). */
+  group?: string;
   t: number;
   text?: string;
   /** Set for image, video, audio and document messages: what the contact got after fetching and decrypting the file. */
@@ -36,10 +39,16 @@ const withKeyType = (key: Uint8Array) => (key.length === 33 ? Buffer.from(key) :
 
 const MAX_REMEMBERED_SENDS = 10_000;
 
+/** Who sent a gateway message and over which Signal session, for `receive` / `receiveGroup`. */
+type Envelope = { lidUser: string; device: number; fromJid: string; chat: string; id: string; t: number };
+type OpenMedia = (message: proto.IMessage) => Promise<InboxMedia | undefined>;
+
 export class Contact {
   readonly inbox: InboxEntry[] = [];
-  /** What this contact sent, by id, so it can re-encrypt on a retry receipt (bounded). */
-  readonly sent = new Map<string, proto.IMessage>();
+  /** What this contact sent, by id (and the group, for group messages), so it can re-encrypt on a retry receipt (bounded). */
+  readonly sent = new Map<string, { message: proto.IMessage; group?: string }>();
+  /** Sender keys of the groups this peer is in (its own and the ones other members distributed). */
+  senderKeys = new SenderKeys();
   private sessions = new Map<string, unknown>();
   private preKeys = new Map<number, LibKeyPair>();
   /** Pre-key ids not yet handed to anyone (a one-time key is served once). */
@@ -131,29 +140,70 @@ export class Contact {
     return new libsignal.ProtocolAddress(lidUser, device);
   }
 
-  /** Decrypts one <enc> from a gateway device and files it in the inbox; `openMedia` fetches and checks attached media. */
-  async receive(
-    opts: { lidUser: string; device: number; fromJid: string; chat: string; id: string; t: number; encType: string; ciphertext: Buffer },
-    openMedia?: (message: proto.IMessage) => Promise<InboxMedia | undefined>,
-  ): Promise<InboxEntry> {
-    const cipher = new libsignal.SessionCipher(this.storage as never, this.address(opts.lidUser, opts.device));
-    const padded =
-      opts.encType === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(opts.ciphertext) : await cipher.decryptWhisperMessage(opts.ciphertext);
-    const message = proto.Message.decode(unpadRandomMax16(padded));
+  /** Decrypts one pairwise <enc> (pkmsg / msg) from a gateway device. */
+  private async decryptPairwise(lidUser: string, device: number, encType: string, ciphertext: Buffer): Promise<proto.Message> {
+    const cipher = new libsignal.SessionCipher(this.storage as never, this.address(lidUser, device));
+    const padded = encType === 'pkmsg' ? await cipher.decryptPreKeyWhisperMessage(ciphertext) : await cipher.decryptWhisperMessage(ciphertext);
+    return proto.Message.decode(unpadRandomMax16(padded));
+  }
+
+  private async file(envelope: Envelope, message: proto.Message, encType: string, openMedia?: OpenMedia, group?: string): Promise<InboxEntry> {
     const text = message.conversation || message.extendedTextMessage?.text || undefined;
     const media = await openMedia?.(message);
     const entry: InboxEntry = {
-      id: opts.id,
-      from: opts.fromJid,
-      chat: opts.chat,
-      t: opts.t,
+      id: envelope.id,
+      from: envelope.fromJid,
+      chat: envelope.chat,
+      ...(group ? { group } : {}),
+      t: envelope.t,
       text: text ?? undefined,
       ...(media ? { media } : {}),
       message: proto.Message.toObject(message, { longs: Number, bytes: String }) as Record<string, unknown>,
-      encType: opts.encType,
+      encType,
     };
     this.inbox.push(entry);
     return entry;
+  }
+
+  /** Decrypts one <enc> from a gateway device and files it in the inbox; `openMedia` fetches and checks attached media. */
+  async receive(opts: Envelope & { encType: string; ciphertext: Buffer }, openMedia?: OpenMedia): Promise<InboxEntry> {
+    const message = await this.decryptPairwise(opts.lidUser, opts.device, opts.encType, opts.ciphertext);
+    return this.file(opts, message, opts.encType, openMedia);
+  }
+
+  /**
+   * A group message from a gateway device. The pairwise <enc>, when the sender included one for us,
+   * carries its SenderKeyDistributionMessage (and must be read first); the skmsg is the message
+   * itself, encrypted once for the whole group with the sender's key.
+   */
+  async receiveGroup(
+    opts: Envelope & { group: string; pairwise?: { encType: string; ciphertext: Buffer }; skmsg?: Buffer },
+    openMedia?: OpenMedia,
+  ): Promise<InboxEntry | undefined> {
+    const sender: SenderAddress = { user: opts.lidUser, device: opts.device };
+    let pairwise: proto.Message | undefined;
+    if (opts.pairwise) {
+      pairwise = await this.decryptPairwise(opts.lidUser, opts.device, opts.pairwise.encType, opts.pairwise.ciphertext);
+      const skdm = pairwise.senderKeyDistributionMessage;
+      if (skdm?.axolotlSenderKeyDistributionMessage) {
+        if (skdm.groupId && skdm.groupId !== opts.group) throw new Error(`sender key for ${skdm.groupId} arrived in ${opts.group}`);
+        await this.senderKeys.process(opts.group, sender, skdm.axolotlSenderKeyDistributionMessage);
+      }
+    }
+    if (opts.skmsg) {
+      const message = proto.Message.decode(unpadRandomMax16(await this.senderKeys.decrypt(opts.group, sender, opts.skmsg)));
+      return this.file({ ...opts, chat: opts.group }, message, 'skmsg', openMedia, opts.group);
+    }
+    // No skmsg: a resend after a retry receipt carries the content in the pairwise message itself.
+    return pairwise && this.file({ ...opts, chat: opts.group }, pairwise, opts.pairwise!.encType, openMedia, opts.group);
+  }
+
+  /**
+   * Encrypts a message for a group with this peer's sender key (created on first use): the skmsg
+   * for everyone, and the distribution message (SKDM bytes) for devices that lack the key.
+   */
+  encryptForGroup(group: string, message: proto.IMessage): Promise<{ skmsg: Buffer; skdm: Buffer }> {
+    return this.senderKeys.encrypt(group, { user: this.lid, device: 0 }, encodeWAMessage(message));
   }
 
   hasSessionWith(lidUser: string, device: number) {
@@ -185,14 +235,15 @@ export class Contact {
     return { encType: out.type === 3 ? 'pkmsg' : 'msg', ciphertext: Buffer.from(out.body) };
   }
 
-  rememberSent(id: string, message: proto.IMessage) {
-    this.sent.set(id, message);
+  rememberSent(id: string, message: proto.IMessage, group?: string) {
+    this.sent.set(id, { message, ...(group ? { group } : {}) });
     if (this.sent.size > MAX_REMEMBERED_SENDS) this.sent.delete(this.sent.keys().next().value!);
   }
 
   /** Forget sessions with a device (it was unlinked; a relinked device starts fresh). */
   dropSessionsWith(lidUser: string, device: number) {
     this.sessions.delete(this.address(lidUser, device).toString());
+    this.senderKeys.forgetDevice(`${lidUser}:${device}`);
   }
 
   toJSON() {
@@ -208,6 +259,7 @@ export class Contact {
       unservedPreKeys: this.unservedPreKeys,
       nextPreKeyId: this.nextPreKeyId,
       inbox: this.inbox,
+      senderKeys: this.senderKeys.toJSON(),
     };
   }
 
@@ -218,6 +270,8 @@ export class Contact {
     c.unservedPreKeys = raw.unservedPreKeys;
     c.nextPreKeyId = raw.nextPreKeyId;
     c.inbox.push(...raw.inbox);
+    // Snapshots written before groups existed have no sender keys.
+    c.senderKeys = SenderKeys.fromJSON(raw.senderKeys);
     return c;
   }
 }

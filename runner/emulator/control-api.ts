@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { proto } from '@whiskeysockets/baileys';
 import { parseFault } from './faults.js';
+import { sendGroupFromContact } from './group-messaging.js';
 import { decryptMedia, mediaOf } from './media.js';
 import { sendContactReceipt, sendFromContact } from './messaging.js';
 import type { Network } from './network.js';
@@ -77,6 +78,16 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
     const c = net.contact(phone);
     return { phone: c.phone, lid: c.lid, name: c.name, jid: c.pnJid };
   };
+  const groupView = (jid: string) => {
+    const g = net.group(jid);
+    return { jid: g.jid, subject: g.subject, creator: g.creator, creation: g.creation, addressingMode: g.addressingMode, participants: [...g.participants] };
+  };
+  const phones = (v: unknown, name: string): string[] => {
+    if (!Array.isArray(v) || v.length === 0 || !v.every(p => typeof p === 'string' && /^\d{6,15}$/.test(p))) {
+      throw new HttpError(400, `${name} must be a non-empty array of phone numbers (digits)`);
+    }
+    return v as string[];
+  };
 
   const routes: Route[] = [
     { method: 'GET', pattern: /^\/control\/info$/, run: () => info() },
@@ -111,6 +122,23 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
       run: (_p, b) => contactView(net.createContact({ phone: str(b.phone, 'phone', true), name: str(b.name, 'name', true), lid: str(b.lid, 'lid', true) }).phone),
     },
     { method: 'GET', pattern: /^\/control\/contacts$/, run: () => [...net.contacts.keys()].map(contactView) },
+    {
+      method: 'POST',
+      pattern: /^\/control\/groups$/,
+      run: (_p, b) => {
+        const addressingMode = b.addressingMode === undefined ? undefined : b.addressingMode === 'lid' || b.addressingMode === 'pn' ? b.addressingMode : null;
+        if (addressingMode === null) throw new HttpError(400, 'addressingMode must be lid or pn');
+        const group = net.createGroup({
+          subject: str(b.subject, 'subject')!,
+          participants: phones(b.participants, 'participants'),
+          creator: str(b.creator, 'creator', true),
+          addressingMode,
+        });
+        return groupView(group.jid);
+      },
+    },
+    { method: 'GET', pattern: /^\/control\/groups$/, run: () => [...net.groups.keys()].map(groupView) },
+    { method: 'GET', pattern: /^\/control\/groups\/([^/]+)$/, run: ([jid]) => groupView(decodeURIComponent(jid!)) },
     { method: 'GET', pattern: /^\/control\/contacts\/(\d+)\/inbox$/, run: ([phone]) => net.contact(phone!).inbox },
     {
       // The file of a media message the contact received, decrypted (as its phone would show it).
@@ -131,14 +159,21 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
     {
       method: 'POST',
       pattern: /^\/control\/contacts\/(\d+)\/messages$/,
+      // `to` (an account's phone or jid): a 1:1 message; `group` (a group jid): a message to that group.
       run: async ([phone], b) => {
         const contact = net.contact(phone!);
-        const account = net.account(str(b.to, 'to')!.split('@')[0]!);
+        if ((b.to === undefined) === (b.group === undefined)) throw new HttpError(400, 'give either to or group');
+        const group = b.group === undefined ? undefined : net.group(str(b.group, 'group')!);
+        if (group && !group.has(contact.phone)) throw new HttpError(400, `${contact.phone} is not a participant of ${group.jid}`);
+        const account = group ? undefined : net.account(str(b.to, 'to')!.split('@')[0]!);
         const text = str(b.text, 'text')!;
         const count = b.count === undefined ? 1 : Number(b.count);
         if (!Number.isInteger(count) || count < 1 || count > MAX_BURST) throw new HttpError(400, `count must be 1..${MAX_BURST}`);
         const ids: string[] = [];
-        for (let i = 0; i < count; i++) ids.push(await sendFromContact(net, contact, account, { conversation: count > 1 ? `${text} ${i + 1}` : text }));
+        for (let i = 0; i < count; i++) {
+          const message = { conversation: count > 1 ? `${text} ${i + 1}` : text };
+          ids.push(group ? await sendGroupFromContact(net, contact, group, message) : await sendFromContact(net, contact, account!, message));
+        }
         return { ids };
       },
     },
@@ -218,7 +253,7 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
         res.end(result.body);
       } else send(200, result ?? { ok: true });
     } catch (err) {
-      const status = err instanceof HttpError ? err.status : err instanceof PairingError ? 409 : /^no (account|contact|device)/.test((err as Error).message) ? 404 : 400;
+      const status = err instanceof HttpError ? err.status : err instanceof PairingError ? 409 : /^no (account|contact|device|group)/.test((err as Error).message) ? 404 : 400;
       send(status, { error: { code: status, message: (err as Error).message } });
     }
   };

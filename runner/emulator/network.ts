@@ -5,6 +5,7 @@ import { randomInt } from 'node:crypto';
 import { Account, type LinkedDevice } from './accounts.js';
 import { Contact } from './contacts.js';
 import { defaultPolicy, type FaultPolicy } from './faults.js';
+import { Group, memberOf, newGroupJid, normalizeGroupJid, type AddressingMode } from './groups.js';
 import { MediaStore } from './media.js';
 import type { Connection } from './session.js';
 
@@ -16,6 +17,8 @@ export type ReceiptRecord = {
   ids: string[];
   type: 'delivery' | 'read' | string;
   t: number;
+  /** Set for receipts of group messages. */
+  group?: string;
 };
 
 export type DecryptFailure = { contact: string; id: string; error: string; at: number };
@@ -37,6 +40,8 @@ const randomDigits = (n: number) => Array.from({ length: n }, (_, i) => (i === 0
 export class Network {
   readonly accounts = new Map<string, Account>();
   readonly contacts = new Map<string, Contact>();
+  /** Groups by jid (…@g.us). */
+  readonly groups = new Map<string, Group>();
   readonly connections = new Set<Connection>();
   readonly qrRefs = new Map<string, Connection>();
   readonly pairingRequests = new Map<string, PairingCodeRequest>();
@@ -44,8 +49,8 @@ export class Network {
   readonly unknownQueries: UnknownQuery[] = [];
   readonly decryptFailures: DecryptFailure[] = [];
   readonly policies = new Map<string, FaultPolicy>();
-  /** Which gateway device sent a message id, so receipts from contacts go back to it. */
-  readonly sentByGateway = new Map<string, { phone: string; device: number }>();
+  /** Which gateway device sent a message id (and to which group), so receipts from contacts go back to it. */
+  readonly sentByGateway = new Map<string, { phone: string; device: number; group?: string }>();
   /** Uploaded media blobs (in memory only) and the media host Baileys is sent to. */
   readonly media: MediaStore;
   /** Contacts' phones confirm delivery as soon as they decrypt (turn off to script receipts by hand). */
@@ -75,6 +80,27 @@ export class Network {
     this.contacts.set(phone, contact);
     this.onChange();
     return contact;
+  }
+
+  /** A group of contacts and/or accounts, given by phone number; the first member (or `creator`) created it. */
+  createGroup(opts: { subject: string; participants: string[]; creator?: string; addressingMode?: AddressingMode }): Group {
+    const participants = [...new Set(opts.participants)];
+    if (!opts.subject) throw new Error('subject must not be empty');
+    if (participants.length === 0) throw new Error('a group needs participants');
+    for (const phone of participants) if (!memberOf(this, phone)) throw new Error(`no contact or account ${phone}`);
+    const creator = opts.creator ?? participants[0]!;
+    if (!participants.includes(creator)) throw new Error(`creator ${creator} must be a participant`);
+    const jid = newGroupJid(j => this.groups.has(j));
+    const group = new Group(jid, opts.subject, creator, Math.floor(Date.now() / 1000), participants, opts.addressingMode ?? 'lid');
+    this.groups.set(jid, group);
+    this.onChange();
+    return group;
+  }
+
+  group(jid: string): Group {
+    const g = this.groups.get(normalizeGroupJid(jid));
+    if (!g) throw new Error(`no group ${jid}`);
+    return g;
   }
 
   /** Resolves a jid's user part (phone number or LID) to whoever owns it. */
@@ -147,6 +173,7 @@ export class Network {
     this.connections.clear();
     this.accounts.clear();
     this.contacts.clear();
+    this.groups.clear();
     this.qrRefs.clear();
     this.pairingRequests.clear();
     this.receipts.length = 0;
@@ -162,6 +189,7 @@ export class Network {
     return {
       accounts: [...this.accounts.values()].map(a => a.toJSON()),
       contacts: [...this.contacts.values()].map(c => c.toJSON()),
+      groups: [...this.groups.values()].map(g => g.toJSON()),
       receipts: this.receipts,
       sentByGateway: [...this.sentByGateway],
     };
@@ -176,6 +204,8 @@ export class Network {
       const contact = Contact.fromJSON(c);
       this.contacts.set(contact.phone, contact);
     }
+    // Snapshots written before groups existed have none.
+    for (const g of raw.groups ?? []) this.groups.set(g.jid, Group.fromJSON(g));
     this.receipts.push(...raw.receipts);
     for (const [k, v] of raw.sentByGateway) this.sentByGateway.set(k, v);
   }

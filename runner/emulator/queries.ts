@@ -1,6 +1,8 @@
 // Answers to the client's iq queries. Anything not modelled gets an empty result (so Baileys
-// carries on) and is recorded in network.unknownQueries for whoever wants to extend the emulator.
+// carries on) and is recorded in network.unknownQueries for whoever wants to extend the emulator
+// (group operations not modelled get an error instead: groups.ts).
 import type { BinaryNode } from '@whiskeysockets/baileys';
+import { answerGroupIq } from './groups.js';
 import { mediaConnNode } from './media.js';
 import type { Network } from './network.js';
 import { acceptCompanionFinish, acceptCompanionHello } from './pairing-code.js';
@@ -56,6 +58,8 @@ export const answerIq = (net: Network, conn: Connection, iq: BinaryNode): Binary
     }
     case 'w:m':
       return iqResult(iq, [mediaConnNode(net.media)]);
+    case 'w:g2':
+      return answerGroupIq(net, conn, iq);
   }
   net.unknownQueries.push({ xmlns, type, child: first?.tag ?? '', from: conn.account?.deviceJid(conn.device!.id) ?? '', at: now() });
   return iqResult(iq);
