@@ -1,13 +1,21 @@
 // The Baileys adapter: one WhatsApp Web socket per session, its connection policy (reconnect, restart,
 // stop without fighting), and commands (send text or media, pairing code, logout, restart). It turns Baileys events
 // into protocol events through whatsapp-events.ts and hands them to `emit`; it knows nothing of leases.
-import makeWASocket, { Browsers, type AnyMessageContent, type BaileysEventMap, type UserFacingSocketConfig, type WASocket } from '@whiskeysockets/baileys';
+import makeWASocket, {
+  Browsers,
+  type AnyMessageContent,
+  type BaileysEventMap,
+  type GroupMetadata,
+  type UserFacingSocketConfig,
+  type WASocket,
+} from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type { RunnerEvent, SendMedia } from '../protocol/runner.js';
 import type { RemoteAuthState } from './auth-state.js';
 import { backoffMs, within } from './backoff.js';
 import { clock } from './clock.js';
 import { MediaSourceError } from './media-source.js';
+import { Memo } from './memo.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { RegisteredNumbers } from './registered-numbers.js';
 import {
@@ -72,6 +80,13 @@ const MEDIA_UPLOAD_TIMEOUT_MS = 60_000;
 const LOGIN_SLOT_MAX_MS = 45_000;
 /** A number lookup slower than this is given up on, and the send goes ahead without it. */
 const NUMBER_LOOKUP_TIMEOUT_MS = 5_000;
+/**
+ * Group metadata (participants, addressing mode) is what a group send encrypts for. Without a cache Baileys
+ * asks WhatsApp for it before every group message (an extra round trip, and a pattern WhatsApp rate-limits);
+ * kept a few minutes, and dropped at once when WhatsApp reports a change to the group.
+ */
+const GROUP_METADATA_TTL_MS = 5 * 60_000;
+const GROUP_METADATA_MAX = 1000;
 
 export class WhatsAppSession {
   state: SessionState = 'idle';
@@ -86,6 +101,8 @@ export class WhatsAppSession {
   private readonly serverAcks = new Map<string, (error?: string) => void>();
   private stateWaiters: Array<{ test: (s: SessionState) => boolean; resolve: () => void }> = [];
   private loggedOutHandled: Promise<void> | undefined;
+  /** This account's view of its groups (membership is per account, so per session). */
+  private readonly groups = new Memo<GroupMetadata>({ ttlMs: () => GROUP_METADATA_TTL_MS, maxEntries: GROUP_METADATA_MAX });
 
   constructor(private readonly opts: WhatsAppSessionOptions) {}
 
@@ -125,6 +142,7 @@ export class WhatsAppSession {
     if (!this.sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
     const sending = (async () => {
       if (!(await this.hasWhatsApp(jid))) throw new CommandError('invalid_recipient', `+${jid.split('@')[0]} is not on WhatsApp`);
+      if (jid.endsWith('@g.us')) await this.groupFor(jid);
       let content: AnyMessageContent = { text };
       if (media) {
         if (!this.opts.fetchMedia) throw new CommandError('media_unavailable', 'this runner cannot fetch media');
@@ -173,6 +191,23 @@ export class WhatsAppSession {
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'number lookup failed; sending without it');
       return true;
+    }
+  }
+
+  /**
+   * The group's metadata, from memory or WhatsApp (then kept for Baileys' `cachedGroupMetadata`). A group
+   * that does not exist, or that this account is not in, is the caller's mistake: `invalid_recipient`.
+   */
+  private async groupFor(jid: string): Promise<GroupMetadata> {
+    const sock = this.sock;
+    if (!sock) throw new CommandError('not_connected', `session is ${this.state}`);
+    try {
+      return await this.groups.get(jid, j => sock.groupMetadata(j));
+    } catch (err) {
+      const code = (err as { data?: unknown }).data;
+      if (code === 404) throw new CommandError('invalid_recipient', `group ${jid} does not exist`);
+      if (code === 403) throw new CommandError('invalid_recipient', `this account is not a participant of group ${jid}`);
+      throw err;
     }
   }
 
@@ -262,12 +297,16 @@ export class WhatsAppSession {
       syncFullHistory: false,
       ...(this.opts.qrTimeoutMs ? { qrTimeout: this.opts.qrTimeoutMs } : {}),
       connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
+      cachedGroupMetadata: async jid => this.groups.peek(jid),
     });
     this.sock = sock;
     const current = () => generation === this.generation;
     const ownJid = () => auth.state.creds.me?.id ?? null;
 
     sock.ev.on('creds.update', update => current() && auth.credsChanged(update));
+    // Any change WhatsApp reports to a group (participants, addressing, settings) invalidates what we know.
+    sock.ev.on('group-participants.update', ({ id }) => this.groups.forget(id));
+    sock.ev.on('groups.update', updates => updates.forEach(g => g.id && this.groups.forget(g.id)));
     sock.ev.on('connection.update', update => {
       if (!current()) return;
       if (update.qr) {

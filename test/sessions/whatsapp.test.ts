@@ -83,6 +83,48 @@ describe('WhatsApp sessions through runners', () => {
     expect(chats.find((c) => c.chat_id === `${contact}@s.whatsapp.net`)).toMatchObject({ last_message: 'hi from Alice' });
   });
 
+  it('sends to a group by its JID: every participant decrypts it', async () => {
+    const bob = phoneNumber();
+    await phone('POST', '/contacts', { phone: bob, name: 'Bob' });
+    const group = await phone('POST', '/groups', { subject: 'Team', participants: [link.number, contact, bob] });
+    for (const text of ['hello team', 'second to the team']) {
+      const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: group.jid, message: text });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+      const pid = sent.body.provider_message_id;
+      for (const member of [contact, bob]) {
+        await eventually(
+          async () => (await inbox(member)).some((m: any) => m.id === pid && m.text === text && m.group === group.jid),
+          `${member} to decrypt "${text}" in the group`,
+        );
+      }
+    }
+    const history = (await t.api.get(`/api/messages/${link.id}/${encodeURIComponent(group.jid)}`)).body as any[];
+    expect(history.filter((m) => m.direction === 'outbound').map((m) => m.message)).toEqual(['second to the team', 'hello team']);
+  });
+
+  it('receives a group message from a participant, in the group chat, from that participant', async () => {
+    const group = await phone('POST', '/groups', { subject: 'Neighbours', participants: [contact, link.number] });
+    await phone('POST', `/contacts/${contact}/messages`, { group: group.jid, text: 'hi group' });
+    const msg = await eventually(async () => {
+      const list = (await t.api.get(`/api/messages/${link.id}/${encodeURIComponent(group.jid)}`)).body as any[];
+      return list.find((m) => m.direction === 'inbound' && m.message === 'hi group');
+    }, 'the inbound group message');
+    expect(msg).toMatchObject({ chat_id: group.jid, from: `${contact}@s.whatsapp.net`, status: 'received' });
+    const chats = (await t.api.get(`/api/chats/${link.id}`)).body as any[];
+    expect(chats.find((c) => c.chat_id === group.jid)).toMatchObject({ last_message: 'hi group' });
+  });
+
+  it('refuses a group this account is not in, or that does not exist, with 400', async () => {
+    const outsiders = await phone('POST', '/groups', { subject: 'Not ours', participants: [contact] });
+    const notIn = await t.api.post('/api/send-message', { connection_id: link.id, to: outsiders.jid, message: 'let me in' });
+    expectError(notIn, 400, 'invalid_recipient');
+    expect(notIn.body.error.message).toMatch(/not a participant/);
+    const missing = await t.api.post('/api/send-message', { connection_id: link.id, to: '120363999999999999@g.us', message: 'anyone?' });
+    expectError(missing, 400, 'invalid_recipient');
+    expect(missing.body.error.message).toMatch(/does not exist/);
+    expect((await inbox(contact)).some((m: any) => m.text === 'let me in')).toBe(false);
+  });
+
   it('survives its runner being killed: another runner resumes the session without a new QR', async () => {
     const first = runnersStarted()[0]!;
     first.kill('SIGKILL');
