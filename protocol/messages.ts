@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { ConnectionId } from './connections';
 import { mediaTypes } from './media';
 
-/** A phone number with country code (digits, optional leading +) or a full WhatsApp JID. */
+/** A phone number with country code or a full WhatsApp JID (parsed by protocol/recipient.ts). */
 export const Recipient = z
   .string()
   .min(1)
   .max(128)
   .meta({
-    description: 'Phone number with country code (digits only, optional leading +) or a full JID (user@s.whatsapp.net, group@g.us).',
+    description:
+      'Phone number with country code (digits, an optional leading +; spaces, dashes, dots and parentheses are ignored) or a full JID (user@s.whatsapp.net, group@g.us, …@lid).',
     example: '923001234567',
   });
 

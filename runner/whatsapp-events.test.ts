@@ -11,7 +11,6 @@ import {
   phoneNumberFromJid,
   qrEvent,
   qrLifetimeMs,
-  recipientJid,
   statusEvents,
   toWireMessage,
   upsertEvents,
@@ -157,14 +156,5 @@ describe('connection', () => {
     expect(closePolicy(DisconnectReason.connectionClosed, reg)).toEqual({ action: 'reconnect', reason: 'connection_closed' });
     expect(closePolicy(DisconnectReason.unavailableService, reg).action).toBe('reconnect');
     expect(closePolicy(DisconnectReason.forbidden, reg)).toEqual({ action: 'stop', reason: 'forbidden' });
-  });
-
-  it('recipients: digits with country code or a user/group JID', () => {
-    expect(recipientJid('15551234567')).toBe('15551234567@s.whatsapp.net');
-    expect(recipientJid('+15551234567')).toBe('15551234567@s.whatsapp.net');
-    expect(recipientJid('15551234567:2@s.whatsapp.net')).toBe('15551234567@s.whatsapp.net');
-    expect(recipientJid('120363@g.us')).toBe('120363@g.us');
-    expect(recipientJid('hello')).toBeNull();
-    expect(recipientJid('123')).toBeNull();
   });
 });

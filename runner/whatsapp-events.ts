@@ -262,13 +262,3 @@ export const closePolicy = (code: number | undefined, ctx: { registered: boolean
   }
 };
 
-/** A recipient as the gateway accepts it: digits with country code, or a full user/group JID. */
-export const recipientJid = (to: string): string | null => {
-  const trimmed = to.trim();
-  if (/^\+?\d{6,20}$/.test(trimmed)) return `${trimmed.replace(/^\+/, '')}@s.whatsapp.net`;
-  const decoded = jidDecode(trimmed);
-  if (!decoded?.user) return null;
-  if (decoded.server === 's.whatsapp.net' || decoded.server === 'lid') return jidNormalizedUser(trimmed);
-  if (decoded.server === 'g.us') return trimmed;
-  return null;
-};

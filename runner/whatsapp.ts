@@ -10,6 +10,7 @@ import makeWASocket, {
   type WASocket,
 } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
+import { recipientJid } from '../protocol/recipient.js';
 import type { RunnerEvent, SendMedia } from '../protocol/runner.js';
 import type { RemoteAuthState } from './auth-state.js';
 import { backoffMs, within } from './backoff.js';
@@ -26,7 +27,6 @@ import {
   phoneNumberFromJid,
   qrEvent,
   qrLifetimeMs,
-  recipientJid,
   statusEvents,
   upsertEvents,
 } from './whatsapp-events.js';

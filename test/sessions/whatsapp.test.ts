@@ -50,6 +50,15 @@ describe('WhatsApp sessions through runners', () => {
     expect((await inbox(contact)).filter((m) => m.text === body.message)).toHaveLength(1);
   });
 
+  it('takes a number written the way people copy it (+, spaces, dashes, parentheses)', async () => {
+    const written = `+${contact.slice(0, 1)} (${contact.slice(1, 4)}) ${contact.slice(4, 7)}-${contact.slice(7)}`;
+    const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: written, message: 'formatted number' });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+    await eventually(async () => (await inbox(contact)).some((m) => m.id === sent.body.provider_message_id), 'the contact to decrypt it');
+    const history = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
+    expect(history.find((m) => m.provider_message_id === sent.body.provider_message_id)).toMatchObject({ chat_id: `${contact}@s.whatsapp.net` });
+  });
+
   it('refuses a number that is not on WhatsApp with 400, and sends nothing', async () => {
     const stranger = phoneNumber(); // a well-formed number no WhatsApp account has
     const body = { connection_id: link.id, to: stranger, message: 'anyone there?', client_message_id: `c-${uniqueId()}` };

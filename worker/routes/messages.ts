@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ConnectionId } from '../../protocol/connections';
 import { resolveMimetype, type MediaSourceHints } from '../../protocol/media';
+import { recipientJid } from '../../protocol/recipient';
 import { Chat, Message, SendMessageBody, SendMessageResponse, type SendMessageMedia } from '../../protocol/messages';
 import type { Command } from '../../protocol/runner';
 import { Cursor, limitParam } from '../../protocol/pagination';
@@ -17,7 +18,6 @@ import { runCommand } from '../scheduler/client';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import type { AppEnv } from '../http/context';
 import { acceptMediaUrl, fetchMedia, maxMediaBytes, mediaFromBase64 } from '../lib/media-source';
-import { chatIdOf, toJid } from '../lib/recipient';
 import { parsePrivateTargetPolicy } from '../lib/webhook-url';
 
 /** How long a send waits for the runner's answer before answering 504 (the message is then 'unknown'). */
@@ -79,12 +79,12 @@ export const messageRoutes = newRouter()
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const jid = toJid(body.to);
+      const jid = recipientJid(body.to);
       if (!jid) {
         throw new ApiError(
           400,
           'invalid_recipient',
-          '`to` must be a phone number with country code (digits, optional +) or a WhatsApp JID.',
+          '`to` must be a phone number with country code (digits, optional + and separators) or a WhatsApp JID.',
         );
       }
       const media = body.media;
@@ -101,7 +101,7 @@ export const messageRoutes = newRouter()
       const draft = {
         scope: pendingKey ? { apiKeyHash: pendingKey } : { tenantId: c.get('principal').tenantId },
         connectionId: body.connection_id,
-        chatId: chatIdOf(jid),
+        chatId: jid,
         toJid: jid,
         clientMessageId: body.client_message_id,
         providerMessageId: await providerIdFor(body.connection_id, body.client_message_id),
@@ -261,11 +261,11 @@ export const messageRoutes = newRouter()
     async (c) => {
       const { connection_id, chat_id } = c.req.valid('param');
       const { limit, before } = c.req.valid('query');
-      const jid = toJid(chat_id);
+      const jid = recipientJid(chat_id);
       if (!jid) throw new ApiError(400, 'validation_failed', '`chat_id` must be a WhatsApp JID or a phone number with country code.');
       const db = c.get('db');
       const connection = await getConnection(db, c.get('principal').tenantId, connection_id);
-      const rows = await listMessages(db, connection.id, chatIdOf(jid), limit, decodeCursor(before));
+      const rows = await listMessages(db, connection.id, jid, limit, decodeCursor(before));
       return c.json(
         rows.map((r) => toMessage(r, connection_id)),
         200,
