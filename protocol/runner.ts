@@ -143,6 +143,8 @@ export type Command = z.infer<typeof Command>;
 export const CommandResult = z.object({
   provider_message_id: z.string().optional(),
   timestamp: Iso.optional(),
+  /** send: the JID WhatsApp has the number under, when it is not the one asked for (Brazil's ninth digit). */
+  recipient_jid: z.string().max(128).optional(),
   code: z.string().optional(),
 });
 export type CommandResult = z.infer<typeof CommandResult>;

@@ -3,6 +3,7 @@
 // into protocol events through whatsapp-events.ts and hands them to `emit`; it knows nothing of leases.
 import makeWASocket, {
   Browsers,
+  jidNormalizedUser,
   type AnyMessageContent,
   type BaileysEventMap,
   type GroupMetadata,
@@ -72,6 +73,9 @@ export type WhatsAppSessionOptions = {
   onStateChange?: (state: SessionState, previous: SessionState) => void;
 };
 
+/** What a send reports: the message id, WhatsApp's timestamp, and where it went when not where asked. */
+export type SendResult = { provider_message_id: string; timestamp: string; recipient_jid?: string };
+
 const SENT_MEMORY = 2000;
 /** How long a send waits for WhatsApp's server ack before answering `timeout` (outcome unknown). */
 const SERVER_ACK_TIMEOUT_MS = 10_000;
@@ -96,7 +100,7 @@ export class WhatsAppSession {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private qrCount = 0;
   private releaseSlot: (() => void) | undefined;
-  private sent = new Map<string, Promise<{ provider_message_id: string; timestamp: string }>>();
+  private sent = new Map<string, Promise<SendResult>>();
   /** Sends waiting for WhatsApp's <ack class="message">, by message id. */
   private readonly serverAcks = new Map<string, (error?: string) => void>();
   private stateWaiters: Array<{ test: (s: SessionState) => boolean; resolve: () => void }> = [];
@@ -133,7 +137,7 @@ export class WhatsAppSession {
     if (sock) await endSocket(sock);
   }
 
-  async send(to: string, text: string, messageId: string, media?: SendMedia): Promise<{ provider_message_id: string; timestamp: string }> {
+  async send(to: string, text: string, messageId: string, media?: SendMedia): Promise<SendResult> {
     const earlier = this.sent.get(messageId);
     if (earlier) return earlier;
     const jid = recipientJid(to);
@@ -141,8 +145,9 @@ export class WhatsAppSession {
     if (media) checkMedia(media, text);
     if (!this.sock || this.state !== 'open') throw new CommandError('not_connected', `session is ${this.state}`);
     const sending = (async () => {
-      if (!(await this.hasWhatsApp(jid))) throw new CommandError('invalid_recipient', `+${jid.split('@')[0]} is not on WhatsApp`);
-      if (jid.endsWith('@g.us')) await this.groupFor(jid);
+      const target = await this.deliveryJid(jid);
+      if (!target) throw new CommandError('invalid_recipient', `+${jid.split('@')[0]} is not on WhatsApp`);
+      if (target.endsWith('@g.us')) await this.groupFor(target);
       let content: AnyMessageContent = { text };
       if (media) {
         if (!this.opts.fetchMedia) throw new CommandError('media_unavailable', 'this runner cannot fetch media');
@@ -154,7 +159,7 @@ export class WhatsAppSession {
       // Registered before sending: the ack can come back before sendMessage resolves.
       const acked = this.serverAck(messageId, media ? SERVER_ACK_TIMEOUT_MS + MEDIA_UPLOAD_TIMEOUT_MS : SERVER_ACK_TIMEOUT_MS);
       acked.catch(() => undefined); // awaited below, unless sendMessage fails first
-      const msg = await sock.sendMessage(jid, content, { messageId, ...(media ? { mediaUploadTimeoutMs: MEDIA_UPLOAD_TIMEOUT_MS } : {}) }).catch((err: unknown) => {
+      const msg = await sock.sendMessage(target, content, { messageId, ...(media ? { mediaUploadTimeoutMs: MEDIA_UPLOAD_TIMEOUT_MS } : {}) }).catch((err: unknown) => {
         this.serverAcks.get(messageId)?.('not sent'); // settles the ack wait and its timer
         throw err;
       });
@@ -163,7 +168,11 @@ export class WhatsAppSession {
       await acked;
       this.opts.metrics?.messagesOut.inc();
       const seconds = Number(msg.messageTimestamp ?? 0);
-      return { provider_message_id: msg.key.id, timestamp: new Date(seconds > 0 ? seconds * 1000 : Date.now()).toISOString() };
+      return {
+        provider_message_id: msg.key.id,
+        timestamp: new Date(seconds > 0 ? seconds * 1000 : Date.now()).toISOString(),
+        ...(target !== jid ? { recipient_jid: target } : {}),
+      };
     })();
     this.sent.set(messageId, sending);
     if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.keys().next().value!);
@@ -179,18 +188,22 @@ export class WhatsAppSession {
   }
 
   /**
-   * Whether a phone-number recipient has WhatsApp (groups and LIDs are not numbers: always yes). The check
-   * is a courtesy: a lookup that fails or hangs does not stop a send WhatsApp may well accept.
+   * Where a message to `jid` goes: for a phone number, the JID WhatsApp has it under (usually `jid` itself;
+   * not always, see registered-numbers.ts), or null when it has no WhatsApp. Groups and LIDs go where they
+   * say. The lookup is a courtesy: one that fails or hangs lets the send go to `jid` as asked.
    */
-  private async hasWhatsApp(jid: string): Promise<boolean> {
+  private async deliveryJid(jid: string): Promise<string | null> {
     const sock = this.sock;
-    if (!this.opts.numbers || !sock || !jid.endsWith('@s.whatsapp.net')) return true;
-    const lookup = async (j: string) => (await sock.onWhatsApp(j))?.some(r => r.exists) ?? false;
+    if (!this.opts.numbers || !sock || !jid.endsWith('@s.whatsapp.net')) return jid;
+    const lookup = async (j: string) => {
+      const found = (await sock.onWhatsApp(j))?.find(r => r.exists);
+      return found ? jidNormalizedUser(found.jid) : null;
+    };
     try {
-      return await within(this.opts.numbers.exists(jid, lookup), NUMBER_LOOKUP_TIMEOUT_MS, true);
+      return await within(this.opts.numbers.registeredJid(jid, lookup), NUMBER_LOOKUP_TIMEOUT_MS, jid);
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'number lookup failed; sending without it');
-      return true;
+      return jid;
     }
   }
 

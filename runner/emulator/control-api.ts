@@ -121,6 +121,12 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
       pattern: /^\/control\/contacts$/,
       run: (_p, b) => contactView(net.createContact({ phone: str(b.phone, 'phone', true), name: str(b.name, 'name', true), lid: str(b.lid, 'lid', true) }).phone),
     },
+    {
+      // A dialled form of a registered number (Brazil's ninth digit): see Network.dialledAs.
+      method: 'POST',
+      pattern: /^\/control\/dialled-numbers$/,
+      run: (_p, b) => (net.addDialledNumber(str(b.number, 'number')!, str(b.phone, 'phone')!), { number: b.number, phone: b.phone }),
+    },
     { method: 'GET', pattern: /^\/control\/contacts$/, run: () => [...net.contacts.keys()].map(contactView) },
     {
       method: 'POST',

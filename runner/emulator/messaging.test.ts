@@ -89,6 +89,17 @@ describe('contact → gateway', () => {
   });
 });
 
+describe('who is on WhatsApp', () => {
+  it('the contact lookup tells registered numbers from others, and answers a dialled form with the registered JID', async () => {
+    const bruno = await api<Contact>('POST', '/contacts', { name: 'Bruno' });
+    const dialled = `${bruno.phone.slice(0, 4)}9${bruno.phone.slice(4)}`.slice(0, 15);
+    await api('POST', '/dialled-numbers', { number: dialled, phone: bruno.phone });
+    expect(await sock.onWhatsApp(bruno.phone)).toEqual([{ jid: bruno.jid, exists: true }]);
+    expect(await sock.onWhatsApp(dialled)).toEqual([{ jid: bruno.jid, exists: true }]);
+    expect(await sock.onWhatsApp('15559999999')).toEqual([]);
+  });
+});
+
 describe('one session, 100 messages each way', () => {
   it('every message is decrypted on both sides, in order (the ratchet advances correctly)', async () => {
     const dana = await api<Contact>('POST', '/contacts', { name: 'Dana' });

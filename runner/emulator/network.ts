@@ -42,6 +42,12 @@ export class Network {
   readonly contacts = new Map<string, Contact>();
   /** Groups by jid (…@g.us). */
   readonly groups = new Map<string, Group>();
+  /**
+   * Numbers as people dial them that WhatsApp knows under another number (Brazil's ninth digit: an account
+   * registered as 55 11 8765-4321 is dialled 55 11 98765-4321). WhatsApp's contact lookup answers the
+   * registered JID; the dialled JID itself has no devices, so a message sent to it goes nowhere.
+   */
+  readonly dialledAs = new Map<string, string>();
   readonly connections = new Set<Connection>();
   readonly qrRefs = new Map<string, Connection>();
   readonly pairingRequests = new Map<string, PairingCodeRequest>();
@@ -101,6 +107,15 @@ export class Network {
     const g = this.groups.get(normalizeGroupJid(jid));
     if (!g) throw new Error(`no group ${jid}`);
     return g;
+  }
+
+  /** Records that `dialled` reaches the contact or account registered as `phone` (see dialledAs). */
+  addDialledNumber(dialled: string, phone: string): void {
+    if (!/^\d{6,15}$/.test(dialled)) throw new Error('number must be 6-15 digits');
+    if (!memberOf(this, phone)) throw new Error(`no contact or account ${phone}`);
+    if (memberOf(this, dialled)) throw new Error(`${dialled} is a registered number itself`);
+    this.dialledAs.set(dialled, phone);
+    this.onChange();
   }
 
   /** Resolves a jid's user part (phone number or LID) to whoever owns it. */
@@ -174,6 +189,7 @@ export class Network {
     this.accounts.clear();
     this.contacts.clear();
     this.groups.clear();
+    this.dialledAs.clear();
     this.qrRefs.clear();
     this.pairingRequests.clear();
     this.receipts.length = 0;
@@ -190,6 +206,7 @@ export class Network {
       accounts: [...this.accounts.values()].map(a => a.toJSON()),
       contacts: [...this.contacts.values()].map(c => c.toJSON()),
       groups: [...this.groups.values()].map(g => g.toJSON()),
+      dialledAs: [...this.dialledAs],
       receipts: this.receipts,
       sentByGateway: [...this.sentByGateway],
     };
@@ -206,6 +223,7 @@ export class Network {
     }
     // Snapshots written before groups existed have none.
     for (const g of raw.groups ?? []) this.groups.set(g.jid, Group.fromJSON(g));
+    for (const [dialled, phone] of raw.dialledAs ?? []) this.dialledAs.set(dialled, phone);
     this.receipts.push(...raw.receipts);
     for (const [k, v] of raw.sentByGateway) this.sentByGateway.set(k, v);
   }

@@ -40,6 +40,9 @@ export const answerUsync = (net: Network, iq: BinaryNode): BinaryNode => {
       jid = `${phone}@s.whatsapp.net`;
     }
     jid = jid.replace(/:\d+@/, '@');
+    // A number asked for by phone may be known under another (dialledAs): answered with the registered JID.
+    const registered = !user.attrs.jid && net.dialledAs.get(jid.split('@')[0]!);
+    if (registered) jid = `${registered}@s.whatsapp.net`;
     const owner = net.resolve(jid);
     const content: BinaryNode[] = [];
     for (const protocol of protocols) {

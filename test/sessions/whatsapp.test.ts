@@ -71,6 +71,18 @@ describe('WhatsApp sessions through runners', () => {
     expectError(await t.api.post('/api/send-message', body), 400, 'invalid_recipient');
   });
 
+  it('reaches a number WhatsApp has under another form than the one dialled (Brazil’s ninth digit)', async () => {
+    const dialled = `${contact.slice(0, 4)}9${contact.slice(4)}`;
+    await phone('POST', '/dialled-numbers', { number: dialled, phone: contact });
+    const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: dialled, message: 'ninth digit' });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+    const pid = sent.body.provider_message_id;
+    await eventually(async () => (await inbox(contact)).some((m) => m.id === pid), 'the registered account to decrypt it');
+    // Stored in the chat WhatsApp knows, where the replies arrive.
+    const history = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
+    expect(history.find((m) => m.provider_message_id === pid)).toMatchObject({ chat_id: `${contact}@s.whatsapp.net`, to: `${contact}@s.whatsapp.net` });
+  });
+
   it('tracks delivery and read receipts on the sent message', async () => {
     const sent = await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'receipt me' });
     const pid = sent.body.provider_message_id;

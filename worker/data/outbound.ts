@@ -159,4 +159,12 @@ export async function markOutbound(db: Db, id: number, status: 'sent' | 'unknown
     .where(and(eq(messages.id, id), inArray(messages.status, [...RESENDABLE])));
 }
 
+/**
+ * The message went to another JID than the one asked for (WhatsApp has the number under another form,
+ * e.g. without Brazil's ninth digit): its row joins that chat, where the replies will arrive.
+ */
+export async function moveOutboundChat(db: Db, id: number, jid: string) {
+  await db.update(messages).set({ chatId: jid, toJid: jid, updatedAt: nowMs }).where(eq(messages.id, id));
+}
+
 export const isResendable = (status: string) => (RESENDABLE as readonly string[]).includes(status);

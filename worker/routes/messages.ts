@@ -11,7 +11,7 @@ import { getConnection } from '../data/connections';
 import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
 import { storeMedia, type StoredMedia } from '../data/media-store';
-import { findOutbound, isResendable, markOutbound, openOutbound, providerIdFor, type OpenedOutbound } from '../data/outbound';
+import { findOutbound, isResendable, markOutbound, moveOutboundChat, openOutbound, providerIdFor, type OpenedOutbound } from '../data/outbound';
 import { ApiError, connectionNotFound } from '../http/errors';
 import { invalidApiKey } from '../auth/middleware';
 import { runCommand } from '../scheduler/client';
@@ -185,6 +185,9 @@ export const messageRoutes = newRouter()
       // After a timeout the runner may still be downloading the file: it is left to the bucket's lifecycle rule.
       if (outcome.ok || outcome.error.code !== 'timeout') discardMedia();
       if (outcome.ok) {
+        // WhatsApp has the number under another JID (the runner asked): the conversation lives there.
+        const registered = outcome.result.recipient_jid ? recipientJid(outcome.result.recipient_jid) : null;
+        if (registered && registered !== jid) await moveOutboundChat(db, row.id, registered);
         const sentAt = outcome.result.timestamp ? new Date(outcome.result.timestamp) : undefined;
         // Off the response path: the server-ack event moves the row to 'sent' as well if this write is lost.
         c.get('afterResponse')(markOutbound(db, row.id, 'sent', { sentAt }));
