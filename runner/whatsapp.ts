@@ -59,7 +59,7 @@ export type WhatsAppSessionOptions = {
   waWebSocketUrl?: string;
   /** Downloads a media send's file (media-source.ts: token only to the control plane, size and time bounded). */
   fetchMedia?: (url: string) => Promise<Buffer>;
-  /** Which numbers have WhatsApp (shared by the runner's sessions); unset: sends are not checked. */
+  /** Which account each phone number reaches (shared by the runner's sessions); unset: numbers are sent to as given. */
   numbers?: RegisteredNumbers;
   /** Baileys options that make its media traffic trust the emulator's media CA (WA_MEDIA_CA; emulator/trust.ts). */
   mediaTrust?: Pick<UserFacingSocketConfig, 'fetchAgent' | 'options'>;
