@@ -137,7 +137,7 @@ export const upsertEvents = (
   return out;
 };
 
-const statusEvent = (id: string, chat: string, status: Status, now: number): RunnerEvent => ({
+export const statusEvent = (id: string, chat: string, status: Status, now = clock.now()): RunnerEvent => ({
   id: `st:${id}:${status}`,
   at: iso(now),
   type: 'message.status',

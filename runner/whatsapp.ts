@@ -7,6 +7,8 @@ import makeWASocket, {
   type AnyMessageContent,
   type BaileysEventMap,
   type GroupMetadata,
+  type MessageUserReceipt,
+  type WAMessageKey,
   type UserFacingSocketConfig,
   type WASocket,
 } from '@whiskeysockets/baileys';
@@ -16,6 +18,7 @@ import type { RunnerEvent, SendMedia } from '../protocol/runner.js';
 import type { RemoteAuthState } from './auth-state.js';
 import { backoffMs, within } from './backoff.js';
 import { clock } from './clock.js';
+import { GroupReceipts, type GroupReceiptKind } from './group-receipts.js';
 import { MediaSourceError } from './media-source.js';
 import { Memo } from './memo.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -28,6 +31,7 @@ import {
   phoneNumberFromJid,
   qrEvent,
   qrLifetimeMs,
+  statusEvent,
   statusEvents,
   upsertEvents,
 } from './whatsapp-events.js';
@@ -107,6 +111,8 @@ export class WhatsAppSession {
   private loggedOutHandled: Promise<void> | undefined;
   /** This account's view of its groups (membership is per account, so per session). */
   private readonly groups = new Memo<GroupMetadata>({ ttlMs: () => GROUP_METADATA_TTL_MS, maxEntries: GROUP_METADATA_MAX });
+  /** Receipts of the group messages this session sent, until each is read by everyone. */
+  private readonly groupReceipts = new GroupReceipts();
 
   constructor(private readonly opts: WhatsAppSessionOptions) {}
 
@@ -147,7 +153,7 @@ export class WhatsAppSession {
     const sending = (async () => {
       const target = await this.deliveryJid(jid);
       if (!target) throw new CommandError('invalid_recipient', `+${jid.split('@')[0]} is not on WhatsApp`);
-      if (target.endsWith('@g.us')) await this.groupFor(target);
+      if (target.endsWith('@g.us')) this.groupReceipts.expect(messageId, this.otherMembers(await this.groupFor(target)));
       let content: AnyMessageContent = { text };
       if (media) {
         if (!this.opts.fetchMedia) throw new CommandError('media_unavailable', 'this runner cannot fetch media');
@@ -222,6 +228,28 @@ export class WhatsAppSession {
       if (code === 403) throw new CommandError('invalid_recipient', `this account is not a participant of group ${jid}`);
       throw err;
     }
+  }
+
+  /** The group's participants other than this account, each with the JIDs it may appear under. */
+  private otherMembers(group: GroupMetadata): string[][] {
+    const me = this.opts.auth.state.creds.me;
+    const own = new Set([me?.id, me?.lid].filter((j): j is string => !!j).map(j => jidNormalizedUser(j)));
+    return group.participants
+      .map(p => [p.id, p.lid, p.phoneNumber].filter((j): j is string => !!j).map(j => jidNormalizedUser(j)))
+      .filter(ids => !ids.some(j => own.has(j)));
+  }
+
+  /** Participants' receipts of our group messages, as the messages' status once everyone is counted. */
+  private onGroupReceipts(receipts: { key: WAMessageKey; receipt: MessageUserReceipt }[]): void {
+    const events: RunnerEvent[] = [];
+    for (const { key, receipt } of receipts) {
+      if (!key.fromMe || !key.id || !key.remoteJid?.endsWith('@g.us') || !receipt.userJid) continue;
+      const kind: GroupReceiptKind | undefined =
+        receipt.readTimestamp || receipt.playedTimestamp ? 'read' : receipt.receiptTimestamp ? 'delivered' : undefined;
+      const status = kind && this.groupReceipts.receipt(key.id, jidNormalizedUser(receipt.userJid), kind);
+      if (status) events.push(statusEvent(key.id, key.remoteJid, status));
+    }
+    if (events.length) this.opts.emit(events);
   }
 
   private serverAck(messageId: string, timeoutMs: number): Promise<void> {
@@ -347,6 +375,8 @@ export class WhatsAppSession {
       const events = upsertEvents(upsert, ownJid());
       if (upsert.type === 'notify') this.opts.metrics?.messagesIn.inc(events.filter(e => e.type === 'message.upsert' && e.message.direction === 'inbound').length);
       if (events.length) this.opts.emit(events);
+      // Baileys' event buffer may fold early group receipts into the upsert of our own message.
+      for (const m of upsert.messages) if (m.key.fromMe && m.userReceipt?.length) this.onGroupReceipts(m.userReceipt.map(receipt => ({ key: m.key, receipt })));
     });
     sock.ev.on('messaging-history.set', (data: BaileysEventMap['messaging-history.set']) => {
       if (!current()) return;
@@ -365,6 +395,7 @@ export class WhatsAppSession {
       const events = statusEvents(updates);
       if (events.length) this.opts.emit(events);
     });
+    sock.ev.on('message-receipt.update', updates => current() && this.onGroupReceipts(updates));
   }
 
   private async handleClose(code: number | undefined, message: string | undefined): Promise<void> {

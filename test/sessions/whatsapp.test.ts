@@ -119,8 +119,19 @@ describe('WhatsApp sessions through runners', () => {
         );
       }
     }
-    const history = (await t.api.get(`/api/messages/${link.id}/${encodeURIComponent(group.jid)}`)).body as any[];
-    expect(history.filter((m) => m.direction === 'outbound').map((m) => m.message)).toEqual(['second to the team', 'hello team']);
+    const history = async () => (await t.api.get(`/api/messages/${link.id}/${encodeURIComponent(group.jid)}`)).body as any[];
+    const sentToGroup = (await history()).filter((m) => m.direction === 'outbound');
+    expect(sentToGroup.map((m) => m.message)).toEqual(['second to the team', 'hello team']);
+    // Delivered once every other participant received it (both contacts confirm on decrypting) ...
+    const last = sentToGroup[0].provider_message_id;
+    const statusOf = async () => (await history()).find((m) => m.provider_message_id === last)?.status;
+    await eventually(async () => (await statusOf()) === 'delivered', 'delivered to every participant');
+    // ... and read once every one of them read it, not before.
+    await phone('POST', `/contacts/${contact}/receipts`, { ids: [last], type: 'read' });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await statusOf()).toBe('delivered');
+    await phone('POST', `/contacts/${bob}/receipts`, { ids: [last], type: 'read' });
+    await eventually(async () => (await statusOf()) === 'read', 'read by every participant');
   });
 
   it('receives a group message from a participant, in the group chat, from that participant', async () => {
