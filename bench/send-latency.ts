@@ -21,7 +21,7 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
   const emulator = await startEmulatorProcess(ctx);
   const bare = await startBare(emulator);
   ctx.defer('bare Baileys child', () => bare.stop());
-  const bareLink = await bare.call<{ linked: number }>({ op: 'link', count: 1, concurrency: 1 });
+  const bareLink = await bare.call<{ linked: number }>({ op: 'link', count: 1, concurrency: 1 }, 120_000);
   if (bareLink.linked !== 1) throw new Error('bare Baileys session did not link');
 
   const stack = await startBenchStack(ctx, emulator);

@@ -4,6 +4,8 @@
 import { fork } from 'node:child_process';
 import { rssBytes, trackChild } from './run.js';
 
+const READY_TIMEOUT_MS = 60_000;
+
 export type IpcReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 export interface IpcChild<Req extends object> {
@@ -30,7 +32,11 @@ export async function startIpcChild<Req extends object>(
   let nextId = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const ready = new Promise<void>((resolve, reject) => {
-    waiting.set(0, { resolve: () => resolve(), reject });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${opts.label} did not start within ${READY_TIMEOUT_MS / 1000} s`));
+    }, READY_TIMEOUT_MS);
+    waiting.set(0, { resolve: () => (clearTimeout(timer), resolve()), reject: (e) => (clearTimeout(timer), reject(e)) });
   });
   child.on('message', (reply: IpcReply) => {
     const w = waiting.get(reply.id);
