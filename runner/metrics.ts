@@ -34,6 +34,12 @@ export const createMetrics = (opts: { defaultMetrics?: boolean } = {}) => {
     outboxPostFailures: new Counter({ name: 'runner_outbox_post_failures_total', help: 'Failed event batch posts (retried)', registers: [registry] }),
     reconnects: new Counter({ name: 'runner_reconnects_total', help: 'Reconnects', labelNames: ['kind'] as const, registers: [registry] }),
     authWrites: new Counter({ name: 'runner_auth_writes_total', help: 'Auth-state writes to the control plane', labelNames: ['kind'] as const, registers: [registry] }),
+    numberLookups: new Counter({
+      name: 'runner_number_lookups_total',
+      help: 'Lookups of which account a phone number reaches, asked of WhatsApp (remembered answers are not counted)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     linkUp: new Gauge({ name: 'runner_link_up', help: '1 while the control-plane link is up', registers: [registry] }),
   };
 };

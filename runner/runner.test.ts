@@ -73,6 +73,11 @@ describe('runner against the emulator', () => {
     // Commands are fenced too, and bad input gets a clear code.
     expect((await cp.command('runner-a', pk, { name: 'send', to: contact.phone, text: 'x', message_id: 'X1' }, 0)).error?.code).toBe('not_holding_lease');
     expect((await cp.command('runner-a', pk, { name: 'send', to: 'nobody', text: 'x', message_id: 'X2' })).error?.code).toBe('invalid_recipient');
+    // A number without WhatsApp is refused before anything is sent (asked once, then remembered).
+    for (const id of ['X3', 'X4']) {
+      const refused = await cp.command('runner-a', pk, { name: 'send', to: '15559990000', text: 'x', message_id: id });
+      expect(refused.error).toMatchObject({ code: 'invalid_recipient', message: '+15559990000 is not on WhatsApp' });
+    }
 
     // Receive.
     await api('POST', `/contacts/${contact.phone}/messages`, { to: account.phone, text: 'hi runner' });
@@ -82,6 +87,8 @@ describe('runner against the emulator', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${a.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/runner_sessions\{state="open"\} 1/);
     expect(metrics).toMatch(/runner_messages_out_total 1/);
+    expect(metrics).toMatch(/runner_number_lookups_total\{result="registered"\} 1/);
+    expect(metrics).toMatch(/runner_number_lookups_total\{result="not_on_whatsapp"\} 1/);
     expect(metrics).toMatch(/nodejs_eventloop_lag_seconds/);
 
     // Revoke: the runner closes, flushes, and only then says released.

@@ -201,12 +201,25 @@ export class WhatsAppSession {
   private async deliveryJid(jid: string): Promise<string | null> {
     const sock = this.sock;
     if (!this.opts.numbers || !sock || !jid.endsWith('@s.whatsapp.net')) return jid;
+    const counted = this.opts.metrics?.numberLookups;
     const lookup = async (j: string) => {
-      const found = (await sock.onWhatsApp(j))?.find(r => r.exists);
-      return found ? jidNormalizedUser(found.jid) : null;
+      try {
+        const found = (await sock.onWhatsApp(j))?.find(r => r.exists);
+        const registered = found ? jidNormalizedUser(found.jid) : null;
+        counted?.inc({ result: !registered ? 'not_on_whatsapp' : registered === j ? 'registered' : 'registered_elsewhere' });
+        return registered;
+      } catch (err) {
+        counted?.inc({ result: 'failed' });
+        throw err;
+      }
     };
+    const TIMED_OUT = Symbol('timed out');
     try {
-      return await within(this.opts.numbers.registeredJid(jid, lookup), NUMBER_LOOKUP_TIMEOUT_MS, jid);
+      const registered = await within(this.opts.numbers.registeredJid(jid, lookup), NUMBER_LOOKUP_TIMEOUT_MS, TIMED_OUT);
+      if (registered !== TIMED_OUT) return registered;
+      counted?.inc({ result: 'timed_out' });
+      this.opts.logger.warn({ timeout_ms: NUMBER_LOOKUP_TIMEOUT_MS }, 'number lookup too slow; sending without it');
+      return jid;
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'number lookup failed; sending without it');
       return jid;
