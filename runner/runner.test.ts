@@ -78,6 +78,16 @@ describe('runner against the emulator', () => {
       const refused = await cp.command('runner-a', pk, { name: 'send', to: '15559990000', text: 'x', message_id: id });
       expect(refused.error).toMatchObject({ code: 'invalid_recipient', message: '+15559990000 is not on WhatsApp' });
     }
+    // The lookup is a courtesy: when WhatsApp fails it, or does not answer in time, the send goes ahead.
+    for (const mode of ['error', 'drop']) {
+      await api('POST', `/accounts/${account.phone}/faults`, { action: 'contact-lookups', mode });
+      const other = await api<Contact>('POST', '/contacts', { name: `Lookup ${mode}` });
+      const id = `SB${randomBytes(8).toString('hex').toUpperCase()}`;
+      const sentAnyway = await cp.command('runner-a', pk, { name: 'send', to: other.phone, text: `lookup ${mode}`, message_id: id });
+      expect(sentAnyway).toMatchObject({ ok: true, result: { provider_message_id: id } });
+      await eventually(async () => ((await api<InboxEntry[]>('GET', `/contacts/${other.phone}/inbox`)).some(m => m.id === id) ? true : undefined));
+    }
+    await api('POST', `/accounts/${account.phone}/faults`, { action: 'contact-lookups', mode: 'normal' });
 
     // Receive.
     await api('POST', `/contacts/${contact.phone}/messages`, { to: account.phone, text: 'hi runner' });
@@ -86,9 +96,11 @@ describe('runner against the emulator', () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${a.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/runner_sessions\{state="open"\} 1/);
-    expect(metrics).toMatch(/runner_messages_out_total 1/);
+    expect(metrics).toMatch(/runner_messages_out_total 3/);
     expect(metrics).toMatch(/runner_number_lookups_total\{result="registered"\} 1/);
     expect(metrics).toMatch(/runner_number_lookups_total\{result="not_on_whatsapp"\} 1/);
+    expect(metrics).toMatch(/runner_number_lookups_total\{result="failed"\} 1/);
+    expect(metrics).toMatch(/runner_number_lookups_total\{result="timed_out"\} 1/);
     expect(metrics).toMatch(/nodejs_eventloop_lag_seconds/);
 
     // Revoke: the runner closes, flushes, and only then says released.

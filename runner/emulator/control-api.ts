@@ -232,6 +232,9 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
           case 'refuse-logins':
             net.policy(account.phone).refuseLoginReason = fault.reason ?? null;
             return net.policy(account.phone);
+          case 'contact-lookups':
+            net.policy(account.phone).contactLookups = fault.mode;
+            return net.policy(account.phone);
         }
       },
     },

@@ -7,15 +7,20 @@ export type FaultAction =
   | { action: 'drop-socket' }
   | { action: 'stream-error'; code: StreamErrorKind }
   | { action: 'acks'; mode: 'normal' | 'drop' | 'delay'; delayMs?: number }
-  | { action: 'refuse-logins'; reason?: number | null };
+  | { action: 'refuse-logins'; reason?: number | null }
+  | { action: 'contact-lookups'; mode: ContactLookupMode };
+
+/** How "who is on WhatsApp" queries (usync with the contact protocol) are answered: normally, with an error, or never. */
+export type ContactLookupMode = 'normal' | 'error' | 'drop';
 
 export type FaultPolicy = {
   acks: { mode: 'normal' | 'drop' | 'delay'; delayMs: number };
   /** `<failure reason>` sent instead of `<success>` while set. */
   refuseLoginReason: number | null;
+  contactLookups: ContactLookupMode;
 };
 
-export const defaultPolicy = (): FaultPolicy => ({ acks: { mode: 'normal', delayMs: 0 }, refuseLoginReason: null });
+export const defaultPolicy = (): FaultPolicy => ({ acks: { mode: 'normal', delayMs: 0 }, refuseLoginReason: null, contactLookups: 'normal' });
 
 /** The stream:error stanza Baileys maps to the matching DisconnectReason. */
 export const streamErrorNode = (kind: StreamErrorKind): BinaryNode => {
@@ -45,7 +50,12 @@ export const parseFault = (body: Record<string, unknown>): FaultAction => {
     }
     case 'refuse-logins':
       return { action: 'refuse-logins', reason: body.reason === null ? null : Number(body.reason ?? 401) };
+    case 'contact-lookups': {
+      const mode = body.mode;
+      if (mode !== 'normal' && mode !== 'error' && mode !== 'drop') throw new Error('mode must be normal, error or drop');
+      return { action: 'contact-lookups', mode };
+    }
     default:
-      throw new Error('action must be drop-socket, stream-error, acks or refuse-logins');
+      throw new Error('action must be drop-socket, stream-error, acks, refuse-logins or contact-lookups');
   }
 };

@@ -9,7 +9,7 @@ import { acceptCompanionFinish, acceptCompanionHello } from './pairing-code.js';
 import { answerEncrypt } from './prekeys.js';
 import type { Connection } from './session.js';
 import { children, iqError, iqResult, newStanzaId, now } from './stanzas.js';
-import { answerUsync } from './usync.js';
+import { answerUsync, isContactLookup } from './usync.js';
 
 const PRIVACY: Record<string, string> = {
   readreceipts: 'all',
@@ -32,8 +32,12 @@ export const answerIq = (net: Network, conn: Connection, iq: BinaryNode): Binary
   switch (xmlns) {
     case 'encrypt':
       return answerEncrypt(net, conn, iq);
-    case 'usync':
+    case 'usync': {
+      // A contact-lookup fault on the account: "who is on WhatsApp" fails or goes unanswered.
+      const lookups = conn.account ? net.policy(conn.account.phone).contactLookups : 'normal';
+      if (lookups !== 'normal' && isContactLookup(iq)) return lookups === 'error' ? iqError(iq, 500, 'internal-server-error') : undefined;
       return answerUsync(net, iq);
+    }
     case 'passive':
     case 'w:stats':
       return iqResult(iq);

@@ -29,6 +29,10 @@ const lidNode = (owner: Owner): BinaryNode | undefined => {
   return undefined;
 };
 
+/** A usync query asking which numbers are on WhatsApp (Baileys' onWhatsApp), not for devices or LIDs. */
+export const isContactLookup = (iq: BinaryNode): boolean =>
+  children(getBinaryNodeChild(getBinaryNodeChild(iq, 'usync'), 'query')).some(p => p.tag === 'contact');
+
 export const answerUsync = (net: Network, iq: BinaryNode): BinaryNode => {
   const usync = getBinaryNodeChild(iq, 'usync');
   const protocols = children(getBinaryNodeChild(usync, 'query')).map(p => p.tag);
