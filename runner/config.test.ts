@@ -26,3 +26,11 @@ describe('media configuration', () => {
     expect(() => loadConfig({ ...base, MAX_MEDIA_BYTES: '0' })).toThrow(/MAX_MEDIA_BYTES/);
   });
 });
+
+describe('number lookup', () => {
+  it('is on unless NUMBER_LOOKUP=false; anything else is refused at start', () => {
+    expect(loadConfig(base).numberLookup).toBe(true);
+    expect(loadConfig({ ...base, NUMBER_LOOKUP: 'false' }).numberLookup).toBe(false);
+    expect(() => loadConfig({ ...base, NUMBER_LOOKUP: 'no' })).toThrow(/NUMBER_LOOKUP/);
+  });
+});

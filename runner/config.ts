@@ -34,6 +34,11 @@ const Env = z.object({
   AUTH_FLUSH_INTERVAL_MS: int(1000, 10),
   AUTH_SNAPSHOT_EVERY: int(50, 1),
   OUTBOX_MAX_EVENTS: int(100_000, 1000),
+  /**
+   * Ask WhatsApp which account a number reaches before sending to it (refuses numbers without WhatsApp,
+   * follows numbers registered under another form). "false" sends to numbers as given.
+   */
+  NUMBER_LOOKUP: z.enum(['true', 'false']).default('true'),
   /** How long the outbox holds a POST open for more events (ms; 0 posts on the next tick). */
   OUTBOX_LINGER_MS: int(20, 0),
   /** Directory for the outbox journal (a volume that outlives the process); unset: memory only. */
@@ -63,6 +68,7 @@ export type RunnerConfig = {
   authFlushIntervalMs: number;
   authSnapshotEvery: number;
   outboxMaxEvents: number;
+  numberLookup: boolean;
   outboxLingerMs: number;
   outboxDir?: string;
   outboxReplayWaitMs: number;
@@ -104,6 +110,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig =
     authFlushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
     authSnapshotEvery: e.AUTH_SNAPSHOT_EVERY,
     outboxMaxEvents: e.OUTBOX_MAX_EVENTS,
+    numberLookup: e.NUMBER_LOOKUP === 'true',
     outboxLingerMs: e.OUTBOX_LINGER_MS,
     outboxDir: e.OUTBOX_DIR,
     outboxReplayWaitMs: e.OUTBOX_REPLAY_WAIT_MS,

@@ -18,8 +18,8 @@ let cp: FakeControlPlane;
 const runners: Runner[] = [];
 const api = <T>(method: string, path: string, body?: unknown) => control<T>(emu.controlUrl, method, path, body);
 
-const runner = async (id: string) => {
-  const r = await startTestRunner(cp, emu, id, { AUTH_FLUSH_INTERVAL_MS: '200' }, { whatsapp: { reconnectBaseMs: 100 } });
+const runner = async (id: string, env: Record<string, string> = {}) => {
+  const r = await startTestRunner(cp, emu, id, { AUTH_FLUSH_INTERVAL_MS: '200', ...env }, { whatsapp: { reconnectBaseMs: 100 } });
   runners.push(r);
   return r;
 };
@@ -111,7 +111,8 @@ describe('runner against the emulator', () => {
     const eventsOfA = cp.events.length;
 
     // A second runner takes the lease at epoch 2: restored from the stored auth state, no QR.
-    const b = await runner('runner-b');
+    // (This one does not look numbers up: NUMBER_LOOKUP=false sends to a number as given.)
+    const b = await runner('runner-b', { NUMBER_LOOKUP: 'false' });
     cp.grant('runner-b', pk);
     expect(cp.epochs.get(pk)).toBe(2);
     await ofEpoch(2, e => e.type === 'connection.status' && e.status === 'connected')(pk);
@@ -122,6 +123,7 @@ describe('runner against the emulator', () => {
     expect(cp.events.slice(eventsOfA).every(e => e.runnerId === 'runner-b')).toBe(true);
     const fromB = await cp.command('runner-b', pk, { name: 'send', to: contact.phone, text: 'from runner b', message_id: `SB${randomBytes(8).toString('hex').toUpperCase()}` });
     expect(fromB.ok).toBe(true);
+    expect((await cp.command('runner-b', pk, { name: 'send', to: '15559990000', text: 'unchecked', message_id: 'X5' })).ok).toBe(true);
     expect((await api<{ jid: string }[]>('GET', '/control/decrypt-failures'.replace('/control', ''))).length).toBe(0);
 
     // SIGTERM-style drain: announce, release when revoked, then stop.

@@ -65,6 +65,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
       }),
     mediaTrust,
     maxConcurrentLogins: config.maxConcurrentLogins,
+    numberLookup: config.numberLookup,
     authFlushIntervalMs: config.authFlushIntervalMs,
     authSnapshotEvery: config.authSnapshotEvery,
     stopFlushTimeoutMs: overrides.stopFlushTimeoutMs,

@@ -31,6 +31,8 @@ export type SessionsOptions = {
   /** Set when WA_MEDIA_CA is: Baileys' media traffic trusts the emulator's media CA. */
   mediaTrust?: WhatsAppSessionOptions['mediaTrust'];
   maxConcurrentLogins?: number;
+  /** Ask WhatsApp which account a number reaches before sending (default true; registered-numbers.ts). */
+  numberLookup?: boolean;
   authFlushIntervalMs?: number;
   authSnapshotEvery?: number;
   /** How long a stop waits for its auth state and events to reach the control plane. */
@@ -55,8 +57,8 @@ type Lease = {
 export class Sessions {
   private leases = new Map<string, Lease>();
   private readonly logins: Semaphore;
-  /** Which numbers have WhatsApp, learnt by any session of this runner (registered-numbers.ts). */
-  private readonly numbers = new RegisteredNumbers();
+  /** Which account each number reaches, learnt by any session of this runner (unset: NUMBER_LOOKUP=false). */
+  private readonly numbers: RegisteredNumbers | undefined;
   /** Auth-state loads in flight: a restore of hundreds of leases must not hit the control plane all at once. */
   private readonly authLoads: Semaphore;
   private draining = false;
@@ -65,6 +67,7 @@ export class Sessions {
   constructor(private readonly opts: SessionsOptions) {
     this.logins = new Semaphore(opts.maxConcurrentLogins ?? 8);
     this.authLoads = new Semaphore(2 * (opts.maxConcurrentLogins ?? 8));
+    this.numbers = opts.numberLookup === false ? undefined : new RegisteredNumbers();
     if (opts.metrics) opts.metrics.sessionSource.count = () => this.countByState();
   }
 
