@@ -39,6 +39,8 @@ export const WireMessage = z.object({
   timestamp: Iso,
   /** 'live' for messages as they happen, 'history' for history sync. */
   source: z.enum(['live', 'history']),
+  /** A group chat's subject, when the runner knows it (it names the chat). Optional: older runners omit it. */
+  chat_name: z.string().max(256).nullable().optional(),
 });
 export type WireMessage = z.infer<typeof WireMessage>;
 

@@ -8,6 +8,7 @@ import {
   connectionStatusEvent,
   deliveryStatusOf,
   historyEvents,
+  nameGroupChats,
   phoneNumberFromJid,
   qrEvent,
   qrLifetimeMs,
@@ -156,5 +157,17 @@ describe('connection', () => {
     expect(closePolicy(DisconnectReason.connectionClosed, reg)).toEqual({ action: 'reconnect', reason: 'connection_closed' });
     expect(closePolicy(DisconnectReason.unavailableService, reg).action).toBe('reconnect');
     expect(closePolicy(DisconnectReason.forbidden, reg)).toEqual({ action: 'stop', reason: 'forbidden' });
+  });
+
+  it('group messages carry the subject when it is known; unknown groups are reported', () => {
+    const group = upsertEvents({ type: 'notify', messages: [msg({ key: { remoteJid: '120363000000000009@g.us', participant: '15550002222@s.whatsapp.net' } })] });
+    const other = upsertEvents({ type: 'notify', messages: [msg({ key: { remoteJid: '120363000000000010@g.us', participant: '15550002222@s.whatsapp.net' } })] });
+    const oneToOne = upsertEvents({ type: 'notify', messages: [msg({})] });
+    const subjects: Record<string, string> = { '120363000000000009@g.us': 'Team' };
+    const unknown = nameGroupChats([...group, ...other, ...oneToOne], (jid) => subjects[jid]);
+    expect(group[0]).toMatchObject({ message: { chat_name: 'Team' } });
+    expect(other[0]!.type === 'message.upsert' && other[0]!.message.chat_name).toBeUndefined();
+    expect(oneToOne[0]!.type === 'message.upsert' && oneToOne[0]!.message.chat_name).toBeUndefined();
+    expect([...unknown]).toEqual(['120363000000000010@g.us']);
   });
 });

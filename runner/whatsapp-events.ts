@@ -154,6 +154,21 @@ export const ackEvent = (attrs: { id?: string; from?: string; error?: string }, 
   return statusEvent(attrs.id, chat, attrs.error ? 'failed' : 'sent', now);
 };
 
+/**
+ * Group messages carry their group's subject (it names the chat) when `subjectOf` knows it; answers the
+ * groups it did not know, for the caller to look up.
+ */
+export const nameGroupChats = (events: RunnerEvent[], subjectOf: (groupJid: string) => string | undefined): Set<string> => {
+  const unknown = new Set<string>();
+  for (const e of events) {
+    if (e.type !== 'message.upsert' || !e.message.chat_id.endsWith('@g.us')) continue;
+    const subject = subjectOf(e.message.chat_id);
+    if (subject) e.message.chat_name = subject;
+    else unknown.add(e.message.chat_id);
+  }
+  return unknown;
+};
+
 /** messaging-history.set: only the newest HISTORY_MESSAGES_PER_CHAT messages of each chat. */
 export const historyEvents = (messages: WAMessage[], ownJid?: string | null, now = clock.now(), perChat = HISTORY_MESSAGES_PER_CHAT): RunnerEvent[] => {
   const byChat = new Map<string, WireMessage[]>();

@@ -28,6 +28,7 @@ import {
   closePolicy,
   connectionStatusEvent,
   historyEvents,
+  nameGroupChats,
   phoneNumberFromJid,
   qrEvent,
   qrLifetimeMs,
@@ -95,6 +96,8 @@ const NUMBER_LOOKUP_TIMEOUT_MS = 5_000;
  */
 const GROUP_METADATA_TTL_MS = 5 * 60_000;
 const GROUP_METADATA_MAX = 1000;
+/** Group subjects remembered per session (they name group chats); the oldest is forgotten first. */
+const GROUP_SUBJECTS_MAX = 5000;
 
 export class WhatsAppSession {
   state: SessionState = 'idle';
@@ -111,6 +114,10 @@ export class WhatsAppSession {
   private loggedOutHandled: Promise<void> | undefined;
   /** This account's view of its groups (membership is per account, so per session). */
   private readonly groups = new Memo<GroupMetadata>({ ttlMs: () => GROUP_METADATA_TTL_MS, maxEntries: GROUP_METADATA_MAX });
+  /** Subjects of this account's groups, learnt from metadata and group updates (they name group chats). */
+  private readonly groupSubjects = new Map<string, string>();
+  /** Groups whose subject was looked up because a message came from them: asked once per process. */
+  private readonly subjectsAsked = new Set<string>();
   /** Receipts of the group messages this session sent, until each is read by everyone. */
   private readonly groupReceipts = new GroupReceipts();
 
@@ -234,13 +241,36 @@ export class WhatsAppSession {
     const sock = this.sock;
     if (!sock) throw new CommandError('not_connected', `session is ${this.state}`);
     try {
-      return await this.groups.get(jid, j => sock.groupMetadata(j));
+      const group = await this.groups.get(jid, j => sock.groupMetadata(j));
+      this.rememberSubject(jid, group.subject);
+      return group;
     } catch (err) {
       const code = (err as { data?: unknown }).data;
       if (code === 404) throw new CommandError('invalid_recipient', `group ${jid} does not exist`);
       if (code === 403) throw new CommandError('invalid_recipient', `this account is not a participant of group ${jid}`);
       throw err;
     }
+  }
+
+  private rememberSubject(jid: string, subject: string | undefined): void {
+    if (!subject) return;
+    this.groupSubjects.delete(jid); // re-inserted last: the map's order is the age order
+    this.groupSubjects.set(jid, subject);
+    if (this.groupSubjects.size > GROUP_SUBJECTS_MAX) this.groupSubjects.delete(this.groupSubjects.keys().next().value!);
+  }
+
+  /**
+   * Names the group chats among `events` and emits them. A group whose subject this session does not know
+   * yet is looked up once in the background; its later messages carry the name.
+   */
+  private emitNamed(events: RunnerEvent[]): void {
+    for (const jid of nameGroupChats(events, j => this.groupSubjects.get(j))) {
+      if (this.subjectsAsked.has(jid)) continue;
+      if (this.subjectsAsked.size >= GROUP_SUBJECTS_MAX) this.subjectsAsked.clear();
+      this.subjectsAsked.add(jid);
+      void this.groupFor(jid).catch(() => undefined);
+    }
+    if (events.length) this.opts.emit(events);
   }
 
   /** The group's participants other than this account, each with the JIDs it may appear under. */
@@ -360,7 +390,14 @@ export class WhatsAppSession {
     sock.ev.on('creds.update', update => current() && auth.credsChanged(update));
     // Any change WhatsApp reports to a group (participants, addressing, settings) invalidates what we know.
     sock.ev.on('group-participants.update', ({ id }) => this.groups.forget(id));
-    sock.ev.on('groups.update', updates => updates.forEach(g => g.id && this.groups.forget(g.id)));
+    sock.ev.on('groups.update', updates =>
+      updates.forEach(g => {
+        if (!g.id) return;
+        this.groups.forget(g.id);
+        this.rememberSubject(g.id, g.subject);
+      }),
+    );
+    sock.ev.on('groups.upsert', groups => groups.forEach(g => this.rememberSubject(g.id, g.subject)));
     sock.ev.on('connection.update', update => {
       if (!current()) return;
       if (update.qr) {
@@ -387,14 +424,15 @@ export class WhatsAppSession {
       if (!current()) return;
       const events = upsertEvents(upsert, ownJid());
       if (upsert.type === 'notify') this.opts.metrics?.messagesIn.inc(events.filter(e => e.type === 'message.upsert' && e.message.direction === 'inbound').length);
-      if (events.length) this.opts.emit(events);
+      this.emitNamed(events);
       // Baileys' event buffer may fold early group receipts into the upsert of our own message.
       for (const m of upsert.messages) if (m.key.fromMe && m.userReceipt?.length) this.onGroupReceipts(m.userReceipt.map(receipt => ({ key: m.key, receipt })));
     });
     sock.ev.on('messaging-history.set', (data: BaileysEventMap['messaging-history.set']) => {
       if (!current()) return;
-      const events = historyEvents(data.messages, ownJid());
-      if (events.length) this.opts.emit(events);
+      // History names the groups it knows (Baileys' chats carry their subjects) before its messages go out.
+      for (const chat of data.chats ?? []) if (chat.id?.endsWith('@g.us')) this.rememberSubject(chat.id, chat.name ?? undefined);
+      this.emitNamed(historyEvents(data.messages, ownJid()));
     });
     // Baileys emits no update for a successful server ack; we report it as 'sent'.
     sock.ws.on('CB:ack,class:message', (node: { attrs: { id?: string; from?: string; error?: string } }) => {

@@ -132,6 +132,9 @@ describe('WhatsApp sessions through runners', () => {
     expect(await statusOf()).toBe('delivered');
     await phone('POST', `/contacts/${bob}/receipts`, { ids: [last], type: 'read' });
     await eventually(async () => (await statusOf()) === 'read', 'read by every participant');
+    // The chat is named by the group's subject.
+    const chats = (await t.api.get(`/api/chats/${link.id}`)).body as any[];
+    expect(chats.find((c) => c.chat_id === group.jid)).toMatchObject({ name: 'Team', last_message: 'second to the team' });
   });
 
   it('receives a group message from a participant, in the group chat, from that participant', async () => {
@@ -142,8 +145,13 @@ describe('WhatsApp sessions through runners', () => {
       return list.find((m) => m.direction === 'inbound' && m.message === 'hi group');
     }, 'the inbound group message');
     expect(msg).toMatchObject({ chat_id: group.jid, from: `${contact}@s.whatsapp.net`, status: 'received' });
-    const chats = (await t.api.get(`/api/chats/${link.id}`)).body as any[];
-    expect(chats.find((c) => c.chat_id === group.jid)).toMatchObject({ last_message: 'hi group' });
+    const chat = async () => ((await t.api.get(`/api/chats/${link.id}`)).body as any[]).find((c) => c.chat_id === group.jid);
+    expect(await chat()).toMatchObject({ last_message: 'hi group' });
+    // The runner did not know this group: it looked its subject up, and the group's next message names the chat.
+    await new Promise((r) => setTimeout(r, 500));
+    await phone('POST', `/contacts/${contact}/messages`, { group: group.jid, text: 'hi again' });
+    await eventually(async () => (await chat())?.last_message === 'hi again', 'the second group message');
+    expect(await chat()).toMatchObject({ name: 'Neighbours' });
   });
 
   it('refuses a group this account is not in, or that does not exist, with 400', async () => {

@@ -154,6 +154,22 @@ describe('persisting runner events', () => {
     expect(await chatOf(c, group)).toMatchObject({ name: null, unreadCount: 1 });
   });
 
+  it('a group chat is named by its subject, and follows a rename; a message without one keeps the name', async () => {
+    const c = await newConnection();
+    const group = '120363000000000002@g.us';
+    const inGroup = { chat_id: group, from: '15550002222@s.whatsapp.net', push_name: 'Carol' };
+    await persistEvents(db, [upsert(c, { id: 'S1', t: 5, ...inGroup })]);
+    expect(await chatOf(c, group)).toMatchObject({ name: null });
+    await persistEvents(db, [upsert(c, { id: 'S2', t: 6, ...inGroup, chat_name: 'Team' })]);
+    expect(await chatOf(c, group)).toMatchObject({ name: 'Team' });
+    await persistEvents(db, [upsert(c, { id: 'S3', t: 7, ...inGroup })]);
+    expect(await chatOf(c, group)).toMatchObject({ name: 'Team', lastMessageText: 'text of S3' });
+    await persistEvents(db, [upsert(c, { id: 'S4', t: 8, ...inGroup, chat_name: 'Team (renamed)' })]);
+    // A replayed older batch does not take the old name back.
+    await persistEvents(db, [upsert(c, { id: 'S2', t: 6, ...inGroup, chat_name: 'Team' })]);
+    expect(await chatOf(c, group)).toMatchObject({ name: 'Team (renamed)' });
+  });
+
   it('history sync fills messages and chats without bumping unread', async () => {
     const c = await newConnection();
     const out = await persistEvents(db, [

@@ -354,7 +354,8 @@ async function persistMessages(tx: Tx, events: readonly QueuedEvent[]): Promise<
  * Every chat in the batch gets a row; its last message moves to the batch's newest message when that is
  * at least as new as the stored one, and its unread count grows by the inbound live messages this call
  * inserted (history and redeliveries do not count). A 1:1 chat is named by the contact's push name; a
- * group's push names are its participants', so they never name the group.
+ * group's push names are its participants', so they never name the group: its subject does, which the
+ * runner puts on the group's messages when it knows it (`chat_name`).
  */
 async function upsertChats(tx: Tx, upserts: { pk: string; m: WireMessage }[], inserted: MessageRow[]) {
   const live = new Set(upserts.filter(({ m }) => m.source === 'live').map(({ pk, m }) => `${pk} ${m.provider_message_id}`));
@@ -371,8 +372,9 @@ async function upsertChats(tx: Tx, upserts: { pk: string; m: WireMessage }[], in
     const at = toMs(m.timestamp).getTime();
     const c = perChat.get(key) ?? { pk, chatId: m.chat_id, newest: m, name: null, nameAt: -Infinity };
     if (at >= toMs(c.newest.timestamp).getTime()) c.newest = m;
-    if (m.direction === 'inbound' && m.push_name && !isGroup(m.chat_id) && at >= c.nameAt) {
-      c.name = m.push_name;
+    const name = isGroup(m.chat_id) ? m.chat_name : m.direction === 'inbound' ? m.push_name : null;
+    if (name && at >= c.nameAt) {
+      c.name = name;
       c.nameAt = at;
     }
     perChat.set(key, c);
