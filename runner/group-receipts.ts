@@ -7,20 +7,22 @@
 // messages of the session; a restarted runner has forgotten the tally, and late receipts then change
 // nothing (the message keeps the status it had).
 
+import { BoundedMap } from './bounded-map.js';
+
 export type GroupReceiptKind = 'delivered' | 'read';
 
 type Tally = { members: string[][]; delivered: Set<number>; read: Set<number>; status?: GroupReceiptKind };
 
 export class GroupReceipts {
-  private readonly messages = new Map<string, Tally>();
+  private readonly messages: BoundedMap<string, Tally>;
 
-  constructor(private readonly max = 2000) {}
+  constructor(max = 2000) {
+    this.messages = new BoundedMap(max);
+  }
 
   /** A message about to go to a group; `members` are the other participants, each with its JIDs. */
   expect(messageId: string, members: string[][]): void {
-    this.messages.delete(messageId);
     this.messages.set(messageId, { members: members.filter(ids => ids.length > 0), delivered: new Set(), read: new Set() });
-    if (this.messages.size > this.max) this.messages.delete(this.messages.keys().next().value!);
   }
 
   /** One participant's receipt; answers the message's new status when this receipt completed one. */

@@ -1,3 +1,5 @@
+import { BoundedMap } from './bounded-map.js';
+
 // Answers worth remembering for a while: asked once, kept for a time that may depend on the answer,
 // bounded in number (the oldest goes first), with concurrent asks for one key sharing one lookup. A lookup
 // that fails is not remembered.
@@ -11,12 +13,13 @@ export type MemoOptions<V> = {
 };
 
 export class Memo<V> {
-  private readonly known = new Map<string, { value: V; at: number }>();
+  private readonly known: BoundedMap<string, { value: V; at: number }>;
   private readonly asking = new Map<string, Promise<V>>();
   private readonly now: () => number;
 
   constructor(private readonly opts: MemoOptions<V>) {
     this.now = opts.now ?? Date.now;
+    this.known = new BoundedMap(opts.maxEntries);
   }
 
   /** The remembered answer, if it is still believed. */
@@ -36,7 +39,7 @@ export class Memo<V> {
     if (!asking) {
       asking = lookup(key)
         .then(value => {
-          this.remember(key, value);
+          this.known.set(key, { value, at: this.now() });
           return value;
         })
         .finally(() => this.asking.delete(key));
@@ -47,11 +50,5 @@ export class Memo<V> {
 
   forget(key: string): void {
     this.known.delete(key);
-  }
-
-  private remember(key: string, value: V): void {
-    this.known.delete(key); // re-inserted last: the map's order is the age order
-    this.known.set(key, { value, at: this.now() });
-    if (this.known.size > this.opts.maxEntries) this.known.delete(this.known.keys().next().value!);
   }
 }

@@ -17,6 +17,7 @@ import { recipientJid } from '../protocol/recipient.js';
 import type { RunnerEvent, SendMedia } from '../protocol/runner.js';
 import type { RemoteAuthState } from './auth-state.js';
 import { backoffMs, within } from './backoff.js';
+import { BoundedMap } from './bounded-map.js';
 import { clock } from './clock.js';
 import { GroupReceipts, type GroupReceiptKind } from './group-receipts.js';
 import { MediaSourceError } from './media-source.js';
@@ -107,7 +108,7 @@ export class WhatsAppSession {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private qrCount = 0;
   private releaseSlot: (() => void) | undefined;
-  private sent = new Map<string, Promise<SendResult>>();
+  private sent = new BoundedMap<string, Promise<SendResult>>(SENT_MEMORY);
   /** Sends waiting for WhatsApp's <ack class="message">, by message id. */
   private readonly serverAcks = new Map<string, (error?: string) => void>();
   private stateWaiters: Array<{ test: (s: SessionState) => boolean; resolve: () => void }> = [];
@@ -115,9 +116,9 @@ export class WhatsAppSession {
   /** This account's view of its groups (membership is per account, so per session). */
   private readonly groups = new Memo<GroupMetadata>({ ttlMs: () => GROUP_METADATA_TTL_MS, maxEntries: GROUP_METADATA_MAX });
   /** Subjects of this account's groups, learnt from metadata and group updates (they name group chats). */
-  private readonly groupSubjects = new Map<string, string>();
+  private readonly groupSubjects = new BoundedMap<string, string>(GROUP_SUBJECTS_MAX);
   /** Groups whose subject was looked up because a message came from them: asked once per process. */
-  private readonly subjectsAsked = new Set<string>();
+  private readonly subjectsAsked = new BoundedMap<string, true>(GROUP_SUBJECTS_MAX);
   /** Receipts of the group messages this session sent, until each is read by everyone. */
   private readonly groupReceipts = new GroupReceipts();
 
@@ -188,7 +189,6 @@ export class WhatsAppSession {
       };
     })();
     this.sent.set(messageId, sending);
-    if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.keys().next().value!);
     // A failed send may be retried with the same id; a successful one is answered from memory.
     sending.catch(() => this.sent.delete(messageId));
     try {
@@ -253,10 +253,7 @@ export class WhatsAppSession {
   }
 
   private rememberSubject(jid: string, subject: string | undefined): void {
-    if (!subject) return;
-    this.groupSubjects.delete(jid); // re-inserted last: the map's order is the age order
-    this.groupSubjects.set(jid, subject);
-    if (this.groupSubjects.size > GROUP_SUBJECTS_MAX) this.groupSubjects.delete(this.groupSubjects.keys().next().value!);
+    if (subject) this.groupSubjects.set(jid, subject);
   }
 
   /**
@@ -266,8 +263,7 @@ export class WhatsAppSession {
   private emitNamed(events: RunnerEvent[]): void {
     for (const jid of nameGroupChats(events, j => this.groupSubjects.get(j))) {
       if (this.subjectsAsked.has(jid)) continue;
-      if (this.subjectsAsked.size >= GROUP_SUBJECTS_MAX) this.subjectsAsked.clear();
-      this.subjectsAsked.add(jid);
+      this.subjectsAsked.set(jid, true);
       void this.groupFor(jid).catch(() => undefined);
     }
     if (events.length) this.opts.emit(events);
