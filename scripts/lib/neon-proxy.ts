@@ -15,6 +15,8 @@ export interface NeonProxy {
   /** host:port for NEON_WS_PROXY (the Worker derives both the ws:// and the http:// endpoint from it). */
   address: string;
   port: number;
+  /** What it served so far: database sessions (WebSockets) and HTTP queries (tests tell the paths apart). */
+  served(): { sessions: number; httpQueries: number };
   close(): Promise<void>;
 }
 
@@ -202,7 +204,9 @@ export async function startNeonProxy(port = 0, host = '127.0.0.1'): Promise<Neon
   server.keepAliveTimeout = 60_000;
   const wss = new WebSocketServer({ server });
   const sockets = new Set<net.Socket>();
-  wss.on('connection', (ws, req) => relayWebSocket(ws, req, sockets));
+  const served = { sessions: 0, httpQueries: 0 };
+  wss.on('connection', (ws, req) => (served.sessions++, relayWebSocket(ws, req, sockets)));
+  server.on('request', () => served.httpQueries++);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -212,6 +216,7 @@ export async function startNeonProxy(port = 0, host = '127.0.0.1'): Promise<Neon
   return {
     address: `${host}:${actual}`,
     port: actual,
+    served: () => ({ ...served }),
     close: async () => {
       for (const s of sockets) s.destroy();
       for (const c of wss.clients) c.terminate();

@@ -14,6 +14,8 @@ export interface FileDatabase {
   db: NodeDb;
   /** host:port of a Neon proxy in front of it (the Worker's NEON_WS_PROXY). */
   proxy: string;
+  /** What that proxy served so far (NeonProxy.served). */
+  served(): { sessions: number; httpQueries: number };
 }
 
 /** Registers beforeAll/afterAll hooks; the returned object is filled in before the file's tests run. */
@@ -35,6 +37,7 @@ export function useFileDatabase(label: string): FileDatabase {
     handle.db = openDb(handle.url);
     proxy = await startNeonProxy();
     handle.proxy = proxy.address;
+    handle.served = proxy.served;
   });
 
   afterAll(async () => {

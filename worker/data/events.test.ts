@@ -7,7 +7,7 @@ import { chats, connections, messages, tenants } from '../../drizzle/schema';
 import type { QueuedEvent, RunnerEvent, WireMessage } from '../../protocol/runner';
 import { withDatabase, type NodeDb } from '../../scripts/lib/database';
 import { useFileDatabase } from '../../test/harness/file-database';
-import { persistEvents } from './events';
+import { persistEvents, persistReceipts, receiptsOnly } from './events';
 
 const fileDb = useFileDatabase('events');
 let db: NodeDb;
@@ -273,6 +273,23 @@ describe('persisting runner events', () => {
     expect(await connectionOf(r)).toMatchObject({ status: 'replaced', statusReason: 'conflict', qrRaw: null });
   });
 
+  it('a batch of receipts alone is stored without a transaction, with the same outcome', async () => {
+    const c = await newConnection();
+    const gone = await newConnection();
+    await persistEvents(db, [upsert(c, { id: 'R1', t: 1, direction: 'outbound', from: null }), upsert(gone, { id: 'R9', t: 1 })]);
+    await db.delete(connections).where(eq(connections.id, gone.pk));
+    const batch = [receipt(c, 'R1', 'delivered'), receipt(c, 'R1', 'read'), receipt(gone, 'R9', 'read'), receipt(c, 'NOT-STORED', 'read')];
+    expect(receiptsOnly(batch)).toBe(true);
+    expect(receiptsOnly([...batch, upsert(c, { id: 'R2', t: 2 })])).toBe(false);
+    const out = await persistReceipts(db, batch);
+    expect(out).toMatchObject({ messages: [], connections: [], ignored: 1 });
+    expect(out.statuses).toMatchObject([{ providerMessageId: 'R1', status: 'read', connectionPk: c.pk, tenantId: c.tenantId }]);
+    expect((await messagesOf(c))[0]).toMatchObject({ status: 'read' });
+    // Again: nothing moves, nothing is reported.
+    expect(await persistReceipts(db, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 1 });
+    await expect(persistReceipts(db, [upsert(c, { id: 'R3', t: 3 })])).rejects.toThrow(/message.status events only/);
+  });
+
   it('events for a deleted connection are ignored, the rest of the batch is stored', async () => {
     const gone = await newConnection();
     const kept = await newConnection();
@@ -399,6 +416,23 @@ describe('the events queue consumer', () => {
     expect(result.errors.join('\n')).toContain('invalid queued event dropped');
     expect(await messagesOf(c)).toMatchObject([{ providerMessageId: 'Q1', status: 'read' }]);
     expect((await connectionOf(c)).status).toBe('connected');
+  });
+
+  it('a batch of receipts alone goes over the HTTP driver (no database session) and is acknowledged', async () => {
+    const c = await newConnection();
+    const before = fileDb.served();
+    await run([upsert(c, { id: 'Q3', t: 1, direction: 'outbound', from: null })], url);
+    const afterMessage = fileDb.served();
+    expect(afterMessage.sessions).toBe(before.sessions + 1);
+    const result = await run([receipt(c, 'Q3', 'delivered'), receipt(c, 'Q3', 'read')], url);
+    expect(result).toMatchObject({ ackAll: true, acked: [], retryAll: undefined });
+    const afterReceipts = fileDb.served();
+    expect(afterReceipts.sessions).toBe(afterMessage.sessions);
+    expect(afterReceipts.httpQueries).toBe(afterMessage.httpQueries + 2);
+    expect((await messagesOf(c))[0]).toMatchObject({ providerMessageId: 'Q3', status: 'read' });
+    // And retried, not acknowledged, when Postgres cannot be reached.
+    const down = await run([receipt(c, 'Q3', 'read')], withDatabase(url, 'no_such_database'), 2);
+    expect(down).toMatchObject({ ackAll: false, retryAll: { delaySeconds: retryDelaySeconds(2) } });
   });
 
   it('nothing is acknowledged while Postgres is unreachable: the batch retries with backoff', async () => {

@@ -3,7 +3,8 @@
 // older batch after a newer one — must change nothing: messages are keyed by provider message id, chat
 // counters only count rows this call inserted, statuses only move forward, and lifecycle events older
 // than the stored state are skipped. One transaction per batch, a handful of statements per batch
-// (grouped by event type), never one round trip per event.
+// (grouped by event type), never one round trip per event; a batch of receipts alone needs no
+// transaction (persistReceipts).
 //
 // Concurrency: the batch's connection rows are locked first (FOR NO KEY UPDATE, in id order), so two
 // consumers working on the same connection run one after the other — no lost unread increments, no
@@ -83,53 +84,86 @@ export async function persistEvents(db: EventsDb, events: readonly QueuedEvent[]
   const outcome: PersistOutcome = { messages: [], statuses: [], connections: [], ignored: 0 };
   if (events.length === 0) return outcome;
   return db.transaction(async (tx) => {
-    const pks = [...new Set(events.map((e) => e.connection_pk))].sort();
-    const owners = await tx
-      .select({
-        id: connections.id,
-        tenantId: connections.tenantId,
-        connectionId: connections.connectionId,
-        status: connections.status,
-        statusReason: connections.statusReason,
-        phoneNumber: connections.phoneNumber,
-        statusChangedAt: connections.statusChangedAt,
-        linkedAt: connections.linkedAt,
-        qrRaw: connections.qrRaw,
-        qrExpiresAt: connections.qrExpiresAt,
-        startRequestedAt: connections.startRequestedAt,
-      })
-      .from(connections)
-      .where(inArray(connections.id, pks))
-      .orderBy(connections.id)
-      .for('no key update');
-    const byPk = new Map(owners.map((c) => [c.id, c]));
-
-    // A deleted connection's events (or, defensively, one claimed under another tenant) are dropped.
-    const accepted: QueuedEvent[] = [];
-    for (const e of events) {
-      const owner = byPk.get(e.connection_pk);
-      if (owner && owner.tenantId === e.tenant_id) accepted.push(e);
-      else outcome.ignored++;
-    }
-    const ref = (pk: string) => {
-      const c = byPk.get(pk)!;
-      return { tenantId: c.tenantId, connectionPk: c.id, connectionId: c.connectionId };
-    };
-
-    outcome.connections = await persistLifecycle(tx, accepted, byPk);
+    const owners = await ownersOf(tx, events, { lock: true });
+    const { accepted, ignored, ref } = owned(events, owners);
+    outcome.ignored = ignored;
+    outcome.connections = await persistLifecycle(tx, accepted, owners);
     outcome.messages = (await persistMessages(tx, accepted)).map((m) => ({ ...ref(m.row.connectionPk), ...m }));
-    outcome.statuses = (await persistStatuses(tx, accepted)).map((r) => ({
-      ...ref(r.connectionPk),
-      messageId: r.id,
-      providerMessageId: r.providerMessageId,
-      clientMessageId: r.clientMessageId,
-      chatId: r.chatId,
-      direction: r.direction,
-      status: r.status,
-    }));
+    outcome.statuses = (await persistStatuses(tx, accepted)).map((r) => statusChange(ref, r));
     return outcome;
   });
 }
+
+/** Whether a batch holds receipts only (then `persistReceipts` stores it without a session). */
+export const receiptsOnly = (events: readonly QueuedEvent[]) => events.length > 0 && events.every((e) => e.event.type === 'message.status');
+
+/**
+ * A batch of receipts alone (most batches after a message's own: the contact's delivery and read). Statuses
+ * only move forward, in one UPDATE that is atomic by itself, so they need neither the transaction nor the
+ * lock: two plain statements, which the Worker runs over Neon's HTTP driver instead of opening a database
+ * session for the batch. Idempotent like persistEvents, with the same outcome.
+ */
+export async function persistReceipts(db: EventsDb, events: readonly QueuedEvent[]): Promise<PersistOutcome> {
+  if (!receiptsOnly(events)) throw new Error('persistReceipts takes message.status events only');
+  const { accepted, ignored, ref } = owned(events, await ownersOf(db, events, { lock: false }));
+  const statuses = (await persistStatuses(db, accepted)).map((r) => statusChange(ref, r));
+  return { messages: [], statuses, connections: [], ignored };
+}
+
+type Owner = Awaited<ReturnType<typeof ownersOf>> extends Map<string, infer O> ? O : never;
+
+/**
+ * The batch's connection rows, by id. Under `lock` (inside persistEvents' transaction) they are locked in
+ * id order, which serializes consumers working on the same connection (see the head of this file).
+ */
+async function ownersOf(db: Pick<EventsDb, 'select'>, events: readonly QueuedEvent[], { lock }: { lock: boolean }) {
+  const pks = [...new Set(events.map((e) => e.connection_pk))].sort();
+  const query = db
+    .select({
+      id: connections.id,
+      tenantId: connections.tenantId,
+      connectionId: connections.connectionId,
+      status: connections.status,
+      statusReason: connections.statusReason,
+      phoneNumber: connections.phoneNumber,
+      statusChangedAt: connections.statusChangedAt,
+      linkedAt: connections.linkedAt,
+      qrRaw: connections.qrRaw,
+      qrExpiresAt: connections.qrExpiresAt,
+      startRequestedAt: connections.startRequestedAt,
+    })
+    .from(connections)
+    .where(inArray(connections.id, pks))
+    .orderBy(connections.id);
+  const rows = lock ? await query.for('no key update') : await query;
+  return new Map(rows.map((c) => [c.id, c]));
+}
+
+/** A deleted connection's events (or, defensively, one claimed under another tenant) are dropped. */
+function owned(events: readonly QueuedEvent[], owners: Map<string, Owner>) {
+  const accepted: QueuedEvent[] = [];
+  let ignored = 0;
+  for (const e of events) {
+    const owner = owners.get(e.connection_pk);
+    if (owner && owner.tenantId === e.tenant_id) accepted.push(e);
+    else ignored++;
+  }
+  const ref = (pk: string) => {
+    const c = owners.get(pk)!;
+    return { tenantId: c.tenantId, connectionPk: c.id, connectionId: c.connectionId };
+  };
+  return { accepted, ignored, ref };
+}
+
+const statusChange = (ref: ReturnType<typeof owned>['ref'], r: StatusRow): MessageStatusChange => ({
+  ...ref(r.connectionPk),
+  messageId: r.id,
+  providerMessageId: r.providerMessageId,
+  clientMessageId: r.clientMessageId,
+  chatId: r.chatId,
+  direction: r.direction,
+  status: r.status,
+});
 
 // ---------------------------------------------------------------------------------------------------
 // Connection lifecycle: connection.status and qr events, folded per connection in time order.
@@ -445,7 +479,7 @@ interface StatusRow {
   status: MessageStatus;
 }
 
-async function persistStatuses(tx: Tx, events: readonly QueuedEvent[]): Promise<StatusRow[]> {
+async function persistStatuses(tx: Pick<EventsDb, 'execute'>, events: readonly QueuedEvent[]): Promise<StatusRow[]> {
   // Within a batch the furthest status wins: with one total order, that is what applying them in turn gives.
   const best = new Map<string, { pk: string; providerId: string; status: MessageStatus }>();
   for (const { connection_pk: pk, event: e } of events) {

@@ -2,8 +2,8 @@
 // one transaction per batch. Nothing is acknowledged before it is stored: any failure (Postgres down, a
 // bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
 import { QueuedEvent } from '../../protocol/runner';
-import { openSessionDb } from '../data/db';
-import { persistEvents, type PersistOutcome } from '../data/events';
+import { httpDb, openSessionDb } from '../data/db';
+import { persistEvents, persistReceipts, receiptsOnly, type PersistOutcome } from '../data/events';
 import type { Env } from '../env';
 
 /** Retry delay: 5 s doubling per attempt, at most 5 minutes. */
@@ -30,9 +30,14 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
   let outcome: PersistOutcome;
   let close: (() => Promise<void>) | undefined;
   try {
-    const opened = openSessionDb(env);
-    close = opened.close;
-    outcome = await persistEvents(opened.db, events);
+    if (receiptsOnly(events)) {
+      // No database session for what needs no transaction (Neon's HTTP driver, one round trip a statement).
+      outcome = await persistReceipts(httpDb(env), events);
+    } else {
+      const opened = openSessionDb(env);
+      close = opened.close;
+      outcome = await persistEvents(opened.db, events);
+    }
   } catch (e) {
     const delaySeconds = retryDelaySeconds(attempts);
     console.error(JSON.stringify({ level: 'error', msg: 'persisting events failed; batch retried', queue: batch.queue, size: events.length, attempts, delay_seconds: delaySeconds, error: e instanceof Error ? e.message : String(e) }));
