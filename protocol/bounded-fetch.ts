@@ -2,6 +2,7 @@
 // Worker fetching a tenant's media URL (judged by the private-target policy) and a runner downloading a
 // stored file (its token sent to the control plane only) share it. Runtime-neutral (fetch, URL, streams);
 // failures are one typed error, which each side turns into its own.
+import { readBounded } from './read-bounded';
 
 export type BoundedFetchFailure = 'timeout' | 'network' | 'status' | 'redirects' | 'bad_redirect' | 'empty' | 'too_large';
 
@@ -87,24 +88,10 @@ async function readCapped(res: Response, maxBytes: number, url: URL): Promise<Ui
     throw new BoundedFetchError('too_large', shownUrl(url), res.status);
   }
   if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new BoundedFetchError('too_large', shownUrl(url), res.status);
-    }
-    chunks.push(value);
+  const read = await readBounded(res.body, maxBytes);
+  if ('over' in read) {
+    await res.body.cancel().catch(() => {});
+    throw new BoundedFetchError('too_large', shownUrl(url), res.status);
   }
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return read.bytes;
 }

@@ -4,6 +4,7 @@
 // (seen with wrangler 4.124, for refused bodies and for requests refused before their body was parsed,
 // e.g. a 401). Cloudflare's edge caps request bodies itself, so the drain is bounded there too.
 import type { Context } from 'hono';
+import { readBounded } from '../../protocol/read-bounded';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from './context';
 import { errorResponse } from './errors';
@@ -46,27 +47,12 @@ export function limitBody(maxBytes: (c: Context<AppEnv>) => number) {
       }
     }
     // Chunked: read it all (bounded by `max`) and hand the buffered body on.
-    const reader = body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) {
-        reader.releaseLock();
-        await drain(body, size);
-        return tooLarge();
-      }
-      chunks.push(value);
+    const read = await readBounded(body, max);
+    if ('over' in read) {
+      await drain(body, read.over);
+      return tooLarge();
     }
-    const buffered = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      buffered.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    c.req.raw = new Request(original, { body: buffered });
+    c.req.raw = new Request(original, { body: read.bytes });
     return next();
   });
 }
