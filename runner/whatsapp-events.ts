@@ -6,6 +6,7 @@ import {
   DisconnectReason,
   getContentType,
   isJidBroadcast,
+  isJidGroup,
   isJidStatusBroadcast,
   isLidUser,
   jidDecode,
@@ -161,7 +162,7 @@ export const ackEvent = (attrs: { id?: string; from?: string; error?: string }, 
 export const nameGroupChats = (events: RunnerEvent[], subjectOf: (groupJid: string) => string | undefined): Set<string> => {
   const unknown = new Set<string>();
   for (const e of events) {
-    if (e.type !== 'message.upsert' || !e.message.chat_id.endsWith('@g.us')) continue;
+    if (e.type !== 'message.upsert' || !isJidGroup(e.message.chat_id)) continue;
     const subject = subjectOf(e.message.chat_id);
     if (subject) e.message.chat_name = subject;
     else unknown.add(e.message.chat_id);

@@ -3,6 +3,7 @@
 // into protocol events through whatsapp-events.ts and hands them to `emit`; it knows nothing of leases.
 import makeWASocket, {
   Browsers,
+  isJidGroup,
   jidNormalizedUser,
   type AnyMessageContent,
   type BaileysEventMap,
@@ -161,7 +162,7 @@ export class WhatsAppSession {
     const sending = (async () => {
       const target = await this.deliveryJid(jid);
       if (!target) throw new CommandError('invalid_recipient', `+${jid.split('@')[0]} is not on WhatsApp`);
-      if (target.endsWith('@g.us')) this.groupReceipts.expect(messageId, this.otherMembers(await this.groupFor(target)));
+      if (isJidGroup(target)) this.groupReceipts.expect(messageId, this.otherMembers(await this.groupFor(target)));
       let content: AnyMessageContent = { text };
       if (media) {
         if (!this.opts.fetchMedia) throw new CommandError('media_unavailable', 'this runner cannot fetch media');
@@ -282,7 +283,7 @@ export class WhatsAppSession {
   private onGroupReceipts(receipts: { key: WAMessageKey; receipt: MessageUserReceipt }[]): void {
     const events: RunnerEvent[] = [];
     for (const { key, receipt } of receipts) {
-      if (!key.fromMe || !key.id || !key.remoteJid?.endsWith('@g.us') || !receipt.userJid) continue;
+      if (!key.fromMe || !key.id || !key.remoteJid || !isJidGroup(key.remoteJid) || !receipt.userJid) continue;
       const kind: GroupReceiptKind | undefined =
         receipt.readTimestamp || receipt.playedTimestamp ? 'read' : receipt.receiptTimestamp ? 'delivered' : undefined;
       const status = kind && this.groupReceipts.receipt(key.id, jidNormalizedUser(receipt.userJid), kind);
@@ -427,7 +428,7 @@ export class WhatsAppSession {
     sock.ev.on('messaging-history.set', (data: BaileysEventMap['messaging-history.set']) => {
       if (!current()) return;
       // History names the groups it knows (Baileys' chats carry their subjects) before its messages go out.
-      for (const chat of data.chats ?? []) if (chat.id?.endsWith('@g.us')) this.rememberSubject(chat.id, chat.name ?? undefined);
+      for (const chat of data.chats ?? []) if (chat.id && isJidGroup(chat.id)) this.rememberSubject(chat.id, chat.name ?? undefined);
       this.emitNamed(historyEvents(data.messages, ownJid()));
     });
     // Baileys emits no update for a successful server ack; we report it as 'sent'.

@@ -1,5 +1,5 @@
 // Consumer of the `events` queue: runner events (one QueuedEvent per message) are stored in Postgres in
-// one transaction per batch. Nothing is acknowledged before it is stored: any failure (Postgres down, a
+// one transaction per batch (a batch of receipts alone needs none: persistReceipts). Nothing is acknowledged before it is stored: any failure (Postgres down, a
 // bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
 import { QueuedEvent } from '../../protocol/runner';
 import { httpDb, openSessionDb } from '../data/db';
