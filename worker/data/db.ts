@@ -9,6 +9,7 @@ import { Pool, neon, neonConfig } from '@neondatabase/serverless';
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from 'drizzle-orm/neon-http';
 import { drizzle as drizzleWs, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import * as schema from '../../drizzle/schema';
+import type { EventsStore, Row } from './events';
 
 export type Db = NeonHttpDatabase<typeof schema>;
 export type SessionDb = NeonDatabase<typeof schema>;
@@ -64,6 +65,31 @@ export function openSessionDb(env: DbEnv): { db: SessionDb; close: () => Promise
     close: () => {
       closing = true;
       return pool.end();
+    },
+  };
+}
+
+/**
+ * Where the events consumer stores batches: statement batches over the HTTP driver (one transaction in
+ * one round trip, no session), and a WebSocket session only for a batch that needs an interactive
+ * transaction, opened for it and closed after (through `defer`, e.g. waitUntil, when given).
+ */
+export function eventsStore(env: DbEnv, defer: (closing: Promise<unknown>) => void = () => {}): EventsStore {
+  return {
+    batch: async (statements) => {
+      const db = httpDb(env);
+      const [first, ...rest] = statements.map((s) => db.execute(s));
+      if (!first) return [];
+      const results = (await db.batch([first, ...rest])) as unknown as { rows: Row[] }[];
+      return results.map((r) => r.rows);
+    },
+    interactive: async (work) => {
+      const session = openSessionDb(env);
+      try {
+        return await session.db.transaction(work);
+      } finally {
+        defer(session.close().catch(() => {}));
+      }
     },
   };
 }

@@ -7,13 +7,17 @@ import { chats, connections, messages, tenants } from '../../drizzle/schema';
 import type { QueuedEvent, RunnerEvent, WireMessage } from '../../protocol/runner';
 import { withDatabase, type NodeDb } from '../../scripts/lib/database';
 import { useFileDatabase } from '../../test/harness/file-database';
-import { persistEvents, persistReceipts, receiptsOnly } from './events';
+import { eventsStore } from './db';
+import { persistEvents, type EventsStore } from './events';
 
 const fileDb = useFileDatabase('events');
 let db: NodeDb;
 let url = '';
+// The store the consumer uses: Neon's driver (HTTP batches, WebSocket sessions) through the local proxy.
+let store: EventsStore;
 beforeAll(() => {
   ({ db, url } = fileDb);
+  store = eventsStore({ DATABASE_URL: url, NEON_WS_PROXY: fileDb.proxy });
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -84,7 +88,7 @@ describe('persisting runner events', () => {
       receipt(c, 'O1', 'delivered'),
       lifecycle(c, 0, 'connected', { phone_number: '+15559990000' }),
     ];
-    const first = await persistEvents(db, batch);
+    const first = await persistEvents(store, batch);
     expect(first.messages.map((m) => m.row.providerMessageId).sort()).toEqual(['A1', 'A2', 'O1']);
     expect(first.messages.every((m) => m.tenantId === c.tenantId && m.connectionPk === c.pk)).toBe(true);
     expect(first.statuses).toMatchObject([{ providerMessageId: 'O1', status: 'delivered' }]);
@@ -96,7 +100,7 @@ describe('persisting runner events', () => {
     expect(before.chats).toHaveLength(1);
     expect(before.chats[0]).toMatchObject({ unreadCount: 2, lastMessageText: 'reply', name: 'Alice' });
 
-    const second = await persistEvents(db, batch);
+    const second = await persistEvents(store, batch);
     expect(second).toEqual({ messages: [], statuses: [], connections: [], ignored: 0 });
     expect(await snapshot()).toEqual(before); // updated_at included: nothing was touched
   });
@@ -115,7 +119,7 @@ describe('persisting runner events', () => {
       status: 'pending',
       sentAt,
     });
-    const out = await persistEvents(db, [
+    const out = await persistEvents(store, [
       upsert(c, { id: 'SEND1', t: 6, direction: 'outbound', from: '15559990000@s.whatsapp.net', to: '15550001111@s.whatsapp.net', text: 'hello', content: { conversation: 'hello' } }),
     ]);
     expect(out.messages).toEqual([]); // not new: the send path reports it
@@ -130,7 +134,7 @@ describe('persisting runner events', () => {
     });
     expect(await chatOf(c)).toMatchObject({ lastMessageText: 'hello', unreadCount: 0 });
 
-    const acked = await persistEvents(db, [receipt(c, 'SEND1', 'sent')]);
+    const acked = await persistEvents(store, [receipt(c, 'SEND1', 'sent')]);
     expect(acked.statuses).toMatchObject([{ providerMessageId: 'SEND1', clientMessageId: 'client-1', status: 'sent', direction: 'outbound' }]);
     expect((await messagesOf(c))[0]!.status).toBe('sent');
   });
@@ -138,15 +142,15 @@ describe('persisting runner events', () => {
   it('chats keep the newest message, the contact name, and count unread inbound live messages', async () => {
     const c = await newConnection();
     const group = '120363000000000001@g.us';
-    await persistEvents(db, [
+    await persistEvents(store, [
       upsert(c, { id: 'N2', t: 20, text: 'newer', push_name: 'Bob' }),
       upsert(c, { id: 'G1', t: 5, chat_id: group, from: '15550002222@s.whatsapp.net', push_name: 'Carol' }),
     ]);
     // An older message arriving later does not replace the last message, but is unread.
-    await persistEvents(db, [upsert(c, { id: 'N1', t: 10, text: 'older', push_name: 'Bobby' })]);
+    await persistEvents(store, [upsert(c, { id: 'N1', t: 10, text: 'older', push_name: 'Bobby' })]);
     expect(await chatOf(c)).toMatchObject({ lastMessageText: 'newer', lastMessageAt: new Date(T0 + 20_000), unreadCount: 2, name: 'Bob' });
     // Our own message from the phone becomes the last message and does not count as unread.
-    await persistEvents(db, [upsert(c, { id: 'O2', t: 30, direction: 'outbound', from: null, text: 'mine' })]);
+    await persistEvents(store, [upsert(c, { id: 'O2', t: 30, direction: 'outbound', from: null, text: 'mine' })]);
     expect(await chatOf(c)).toMatchObject({ lastMessageText: 'mine', unreadCount: 2 });
     expect((await messagesOf(c)).find((m) => m.providerMessageId === 'O2')!.status).toBe('sent');
     expect((await messagesOf(c)).find((m) => m.providerMessageId === 'N1')!.status).toBe('received');
@@ -158,143 +162,182 @@ describe('persisting runner events', () => {
     const c = await newConnection();
     const group = '120363000000000002@g.us';
     const inGroup = { chat_id: group, from: '15550002222@s.whatsapp.net', push_name: 'Carol' };
-    await persistEvents(db, [upsert(c, { id: 'S1', t: 5, ...inGroup })]);
+    await persistEvents(store, [upsert(c, { id: 'S1', t: 5, ...inGroup })]);
     expect(await chatOf(c, group)).toMatchObject({ name: null });
-    await persistEvents(db, [upsert(c, { id: 'S2', t: 6, ...inGroup, chat_name: 'Team' })]);
+    await persistEvents(store, [upsert(c, { id: 'S2', t: 6, ...inGroup, chat_name: 'Team' })]);
     expect(await chatOf(c, group)).toMatchObject({ name: 'Team' });
-    await persistEvents(db, [upsert(c, { id: 'S3', t: 7, ...inGroup })]);
+    await persistEvents(store, [upsert(c, { id: 'S3', t: 7, ...inGroup })]);
     expect(await chatOf(c, group)).toMatchObject({ name: 'Team', lastMessageText: 'text of S3' });
-    await persistEvents(db, [upsert(c, { id: 'S4', t: 8, ...inGroup, chat_name: 'Team (renamed)' })]);
+    await persistEvents(store, [upsert(c, { id: 'S4', t: 8, ...inGroup, chat_name: 'Team (renamed)' })]);
     // A replayed older batch does not take the old name back.
-    await persistEvents(db, [upsert(c, { id: 'S2', t: 6, ...inGroup, chat_name: 'Team' })]);
+    await persistEvents(store, [upsert(c, { id: 'S2', t: 6, ...inGroup, chat_name: 'Team' })]);
     expect(await chatOf(c, group)).toMatchObject({ name: 'Team (renamed)' });
   });
 
   it('history sync fills messages and chats without bumping unread', async () => {
     const c = await newConnection();
-    const out = await persistEvents(db, [
+    const out = await persistEvents(store, [
       upsert(c, { id: 'H1', t: 1, source: 'history' }),
       upsert(c, { id: 'H2', t: 2, source: 'history', text: 'last of history' }),
       upsert(c, { id: 'H3', t: 3, source: 'history', direction: 'outbound', from: null }),
     ]);
     expect(out.messages.map((m) => m.source)).toEqual(['history', 'history', 'history']);
     expect(await chatOf(c)).toMatchObject({ unreadCount: 0, lastMessageText: 'text of H3' });
-    await persistEvents(db, [upsert(c, { id: 'L1', t: 4 })]);
+    await persistEvents(store, [upsert(c, { id: 'L1', t: 4 })]);
     expect(await chatOf(c)).toMatchObject({ unreadCount: 1, lastMessageText: 'text of L1' });
   });
 
   it('message status only moves forward', async () => {
     const c = await newConnection();
     const out = (id: string) => upsert(c, { id, t: 1, direction: 'outbound', from: null });
-    await persistEvents(db, ['S1', 'S2', 'S3', 'S4'].map(out));
+    await persistEvents(store, ['S1', 'S2', 'S3', 'S4'].map(out));
     const statusOf = async (id: string) => (await messagesOf(c)).find((m) => m.providerMessageId === id)!.status;
 
-    await persistEvents(db, [receipt(c, 'S1', 'read')]);
-    const late = await persistEvents(db, [receipt(c, 'S1', 'delivered'), receipt(c, 'S1', 'sent')]);
+    await persistEvents(store, [receipt(c, 'S1', 'read')]);
+    const late = await persistEvents(store, [receipt(c, 'S1', 'delivered'), receipt(c, 'S1', 'sent')]);
     expect(late.statuses).toEqual([]);
     expect(await statusOf('S1')).toBe('read');
 
     // Within one batch the furthest status wins, whatever the order.
-    await persistEvents(db, [receipt(c, 'S2', 'played'), receipt(c, 'S2', 'delivered')]);
+    await persistEvents(store, [receipt(c, 'S2', 'played'), receipt(c, 'S2', 'delivered')]);
     expect(await statusOf('S2')).toBe('played');
 
     // 'failed' ends a sent message, but not a delivered one; a delivery receipt still beats 'failed'.
-    await persistEvents(db, [receipt(c, 'S3', 'failed')]);
+    await persistEvents(store, [receipt(c, 'S3', 'failed')]);
     expect(await statusOf('S3')).toBe('failed');
-    await persistEvents(db, [receipt(c, 'S3', 'delivered')]);
+    await persistEvents(store, [receipt(c, 'S3', 'delivered')]);
     expect(await statusOf('S3')).toBe('delivered');
-    await persistEvents(db, [receipt(c, 'S3', 'failed')]);
+    await persistEvents(store, [receipt(c, 'S3', 'failed')]);
     expect(await statusOf('S3')).toBe('delivered');
 
     // A receipt for a message not stored (yet) is harmless.
-    const unknown = await persistEvents(db, [receipt(c, 'NOPE', 'read'), receipt(c, 'S4', 'delivered')]);
+    const unknown = await persistEvents(store, [receipt(c, 'NOPE', 'read'), receipt(c, 'S4', 'delivered')]);
     expect(unknown.statuses.map((s) => s.providerMessageId)).toEqual(['S4']);
     expect(await messagesOf(c)).toHaveLength(4);
   });
 
   it('an out-of-order connection.status does not regress the connection', async () => {
     const c = await newConnection();
-    await persistEvents(db, [lifecycle(c, 20, 'connected', { phone_number: '+15559990000' })]);
-    const stale = await persistEvents(db, [lifecycle(c, 10, 'disconnected', { reason: 'connection_lost' })]);
+    await persistEvents(store, [lifecycle(c, 20, 'connected', { phone_number: '+15559990000' })]);
+    const stale = await persistEvents(store, [lifecycle(c, 10, 'disconnected', { reason: 'connection_lost' })]);
     expect(stale.connections).toEqual([]);
     expect(await connectionOf(c)).toMatchObject({ status: 'connected', statusReason: null, statusChangedAt: new Date(T0 + 20_000) });
 
     // A newer one applies; a missing phone number keeps the known one.
-    await persistEvents(db, [lifecycle(c, 30, 'disconnected', { reason: 'connection_lost', phone_number: null })]);
+    await persistEvents(store, [lifecycle(c, 30, 'disconnected', { reason: 'connection_lost', phone_number: null })]);
     expect(await connectionOf(c)).toMatchObject({ status: 'disconnected', statusReason: 'connection_lost', phoneNumber: '+15559990000' });
 
     // Within one batch, time order decides, not batch order.
-    await persistEvents(db, [lifecycle(c, 50, 'connected'), lifecycle(c, 40, 'connecting')]);
+    await persistEvents(store, [lifecycle(c, 50, 'connected'), lifecycle(c, 40, 'connecting')]);
     expect((await connectionOf(c)).status).toBe('connected');
   });
 
   it('QR codes and the connected transition', async () => {
     const c = await newConnection();
-    const first = await persistEvents(db, [qr(c, 1, 'QR-1')]);
+    const first = await persistEvents(store, [qr(c, 1, 'QR-1')]);
     expect(first.connections).toMatchObject([{ status: 'connecting', statusChanged: true, qrChanged: true, qr: { raw: 'QR-1' } }]);
     expect(await connectionOf(c)).toMatchObject({ status: 'connecting', qrRaw: 'QR-1', qrExpiresAt: new Date(T0 + 21_000), statusChangedAt: new Date(T0 + 1000) });
 
     // A rotated QR replaces it without a status change; an older one (redelivered late) does not.
-    const rotated = await persistEvents(db, [qr(c, 21, 'QR-2')]);
+    const rotated = await persistEvents(store, [qr(c, 21, 'QR-2')]);
     expect(rotated.connections).toMatchObject([{ statusChanged: false, qrChanged: true, qr: { raw: 'QR-2' } }]);
-    expect((await persistEvents(db, [qr(c, 1, 'QR-1')])).connections).toEqual([]);
+    expect((await persistEvents(store, [qr(c, 1, 'QR-1')])).connections).toEqual([]);
     expect((await connectionOf(c)).qrRaw).toBe('QR-2');
 
     // Scanned: connected, QR cleared, linked_at and phone set; a later QR does not land on a connected connection.
-    await persistEvents(db, [lifecycle(c, 30, 'connected', { phone_number: '+15559990000' }), qr(c, 31, 'QR-3')]);
+    await persistEvents(store, [lifecycle(c, 30, 'connected', { phone_number: '+15559990000' }), qr(c, 31, 'QR-3')]);
     const linked = await connectionOf(c);
     expect(linked).toMatchObject({ status: 'connected', qrRaw: null, qrExpiresAt: null, phoneNumber: '+15559990000', linkedAt: new Date(T0 + 30_000) });
 
     // Reconnecting later keeps the first linked_at.
-    await persistEvents(db, [lifecycle(c, 40, 'disconnected', { reason: 'connection_lost' }), lifecycle(c, 41, 'connected')]);
+    await persistEvents(store, [lifecycle(c, 40, 'disconnected', { reason: 'connection_lost' }), lifecycle(c, 41, 'connected')]);
     expect(await connectionOf(c)).toMatchObject({ status: 'connected', statusReason: null, linkedAt: new Date(T0 + 30_000) });
 
     // Unlinked from the phone: QR and link gone.
-    await persistEvents(db, [qr(c, 50, 'QR-4'), lifecycle(c, 51, 'logged_out', { reason: 'logged_out' })]);
+    await persistEvents(store, [qr(c, 50, 'QR-4'), lifecycle(c, 51, 'logged_out', { reason: 'logged_out' })]);
     expect(await connectionOf(c)).toMatchObject({ status: 'logged_out', statusReason: 'logged_out', qrRaw: null, linkedAt: null, startRequestedAt: null });
   });
 
   it('a QR clears the reason a connecting connection had (e.g. its runner was unreachable)', async () => {
     const c = await newConnection();
-    await persistEvents(db, [lifecycle(c, 1, 'connecting', { reason: 'runner_unreachable' })]);
+    await persistEvents(store, [lifecycle(c, 1, 'connecting', { reason: 'runner_unreachable' })]);
     expect(await connectionOf(c)).toMatchObject({ status: 'connecting', statusReason: 'runner_unreachable' });
-    await persistEvents(db, [qr(c, 2, 'QR-1')]);
+    await persistEvents(store, [qr(c, 2, 'QR-1')]);
     expect(await connectionOf(c)).toMatchObject({ status: 'connecting', statusReason: null, qrRaw: 'QR-1' });
   });
 
   it('a QR that nobody scans ends the start request', async () => {
     const c = await newConnection();
     expect((await connectionOf(c)).startRequestedAt).not.toBeNull();
-    await persistEvents(db, [qr(c, 1, 'QR-1'), lifecycle(c, 60, 'disconnected', { reason: 'qr_timeout' })]);
+    await persistEvents(store, [qr(c, 1, 'QR-1'), lifecycle(c, 60, 'disconnected', { reason: 'qr_timeout' })]);
     expect(await connectionOf(c)).toMatchObject({ status: 'disconnected', statusReason: 'qr_timeout', qrRaw: null, qrExpiresAt: null, startRequestedAt: null });
 
     const r = await newConnection();
-    await persistEvents(db, [qr(r, 1, 'QR-R'), lifecycle(r, 2, 'replaced', { reason: 'conflict' })]);
+    await persistEvents(store, [qr(r, 1, 'QR-R'), lifecycle(r, 2, 'replaced', { reason: 'conflict' })]);
     expect(await connectionOf(r)).toMatchObject({ status: 'replaced', statusReason: 'conflict', qrRaw: null });
   });
 
-  it('a batch of receipts alone is stored without a transaction, with the same outcome', async () => {
+  it('a batch without lifecycle events is one round trip and no database session; one with them opens a session', async () => {
     const c = await newConnection();
+    const before = fileDb.served();
+    const out = await persistEvents(store, [upsert(c, { id: 'H1', t: 1 }), receipt(c, 'H1', 'read'), upsert(c, { id: 'H2', t: 2 })]);
+    // A receipt for a message of the same batch applies: the statements run in order.
+    expect(out.statuses).toMatchObject([{ providerMessageId: 'H1', status: 'read', connectionPk: c.pk, tenantId: c.tenantId }]);
+    expect(out.messages.map((m) => m.row)).toMatchObject([
+      { providerMessageId: 'H1', status: 'received', sentAt: new Date(at(1)), connectionPk: c.pk },
+      { providerMessageId: 'H2', status: 'received' },
+    ]);
+    const afterBatch = fileDb.served();
+    expect(afterBatch).toEqual({ sessions: before.sessions, httpQueries: before.httpQueries + 1 });
+    expect(await persistEvents(store, [receipt(c, 'H2', 'read'), receipt(c, 'H1', 'delivered')])).toMatchObject({
+      statuses: [{ providerMessageId: 'H2', status: 'read' }],
+    });
+    expect(fileDb.served()).toEqual({ sessions: afterBatch.sessions, httpQueries: afterBatch.httpQueries + 1 });
+    await persistEvents(store, [lifecycle(c, 5, 'connected'), upsert(c, { id: 'H3', t: 6 })]);
+    expect(fileDb.served().sessions).toBe(afterBatch.sessions + 1);
+    expect(await chatOf(c)).toMatchObject({ unreadCount: 3, lastMessageText: 'text of H3' });
+    expect((await connectionOf(c)).status).toBe('connected');
+  });
+
+  it('without lifecycle events too, a deleted connection or another tenant\'s claim is ignored and never written', async () => {
     const gone = await newConnection();
-    await persistEvents(db, [upsert(c, { id: 'R1', t: 1, direction: 'outbound', from: null }), upsert(gone, { id: 'R9', t: 1 })]);
+    const a = await newConnection();
+    const b = await newConnection();
+    await persistEvents(store, [upsert(a, { id: 'T1', t: 1, direction: 'outbound', from: null })]);
     await db.delete(connections).where(eq(connections.id, gone.pk));
-    const batch = [receipt(c, 'R1', 'delivered'), receipt(c, 'R1', 'read'), receipt(gone, 'R9', 'read'), receipt(c, 'NOT-STORED', 'read')];
-    expect(receiptsOnly(batch)).toBe(true);
-    expect(receiptsOnly([...batch, upsert(c, { id: 'R2', t: 2 })])).toBe(false);
-    const out = await persistReceipts(db, batch);
-    expect(out).toMatchObject({ messages: [], connections: [], ignored: 1 });
-    expect(out.statuses).toMatchObject([{ providerMessageId: 'R1', status: 'read', connectionPk: c.pk, tenantId: c.tenantId }]);
-    expect((await messagesOf(c))[0]).toMatchObject({ status: 'read' });
-    // Again: nothing moves, nothing is reported.
-    expect(await persistReceipts(db, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 1 });
-    await expect(persistReceipts(db, [upsert(c, { id: 'R3', t: 3 })])).rejects.toThrow(/message.status events only/);
+    const claim = (e: QueuedEvent): QueuedEvent => ({ ...e, tenant_id: b.tenantId });
+    const out = await persistEvents(store, [
+      upsert(gone, { id: 'G1', t: 1 }),
+      receipt(gone, 'G1', 'read'),
+      claim(upsert(a, { id: 'T2', t: 2 })),
+      claim(receipt(a, 'T1', 'read')),
+      upsert(b, { id: 'T3', t: 3 }),
+    ]);
+    expect(out).toMatchObject({ ignored: 4, statuses: [] });
+    expect(out.messages.map((m) => [m.row.providerMessageId, m.tenantId])).toEqual([['T3', b.tenantId]]);
+    expect(await messagesOf(a)).toMatchObject([{ providerMessageId: 'T1', status: 'sent' }]);
+    expect(await chatOf(a)).toMatchObject({ unreadCount: 0 });
+    expect(await messagesOf(b)).toMatchObject([{ providerMessageId: 'T3' }]);
+  });
+
+  it('overlapping batches stored at once count each message once', async () => {
+    const c = await newConnection();
+    const batches = [0, 1, 2, 3].map((k) => [
+      upsert(c, { id: `P${k}`, t: 10 + k }),
+      upsert(c, { id: 'SHARED', t: 5 }),
+      upsert(c, { id: `P${(k + 1) % 4}`, t: 10 + ((k + 1) % 4) }),
+    ]);
+    const outs = await Promise.all(batches.map((batch) => persistEvents(store, batch)));
+    expect(outs.flatMap((o) => o.messages.map((m) => m.row.providerMessageId)).sort()).toEqual(['P0', 'P1', 'P2', 'P3', 'SHARED']);
+    expect(await messagesOf(c)).toHaveLength(5);
+    expect(await chatOf(c)).toMatchObject({ unreadCount: 5, lastMessageText: 'text of P3' });
   });
 
   it('events for a deleted connection are ignored, the rest of the batch is stored', async () => {
     const gone = await newConnection();
     const kept = await newConnection();
     await db.delete(connections).where(eq(connections.id, gone.pk));
-    const out = await persistEvents(db, [
+    const out = await persistEvents(store, [
       upsert(gone, { id: 'X1', t: 1 }),
       lifecycle(gone, 2, 'connected'),
       qr(gone, 3, 'QR-X'),
@@ -315,7 +358,7 @@ describe('persisting runner events', () => {
     }
     for (let i = 0; i < 100; i++) batch.push(receipt(c, `B${i}`, 'read'));
     const started = performance.now();
-    const out = await persistEvents(db, batch);
+    const out = await persistEvents(store, batch);
     const ms = performance.now() - started;
     expect(out.messages).toHaveLength(400);
     expect(out.statuses).toHaveLength(100);
@@ -326,14 +369,14 @@ describe('persisting runner events', () => {
     expect(rows.find((r) => r.chatId === '15550000009@s.whatsapp.net')).toMatchObject({ lastMessageText: 'text of B399', unreadCount: 30 });
     expect(ms).toBeLessThan(10_000);
     // And again: nothing new.
-    expect(await persistEvents(db, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 0 });
+    expect(await persistEvents(store, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 0 });
     expect((await chatsOf(c)).reduce((n, r) => n + r.unreadCount, 0)).toBe(300);
   });
 
   it("two tenants' connections never bleed into each other", async () => {
     const a = await newConnection();
     const b = await newConnection();
-    await persistEvents(db, [
+    await persistEvents(store, [
       upsert(a, { id: 'SAME', t: 1, text: 'for a' }),
       upsert(b, { id: 'SAME', t: 2, text: 'for b' }),
       receipt(a, 'SAME', 'read'),
@@ -353,7 +396,7 @@ describe('persisting runner events', () => {
 
   it('text Postgres cannot store does not poison the batch', async () => {
     const c = await newConnection();
-    await persistEvents(db, [upsert(c, { id: 'NUL', t: 1, text: 'a\u0000b\ud800c', content: { conversation: 'x\u0000y\udc00' } })]);
+    await persistEvents(store, [upsert(c, { id: 'NUL', t: 1, text: 'a\u0000b\ud800c', content: { conversation: 'x\u0000y\udc00' } })]);
     expect((await messagesOf(c))[0]).toMatchObject({ text: 'ab\ufffdc', content: { conversation: 'xy\ufffd' } });
   });
 });
@@ -418,17 +461,12 @@ describe('the events queue consumer', () => {
     expect((await connectionOf(c)).status).toBe('connected');
   });
 
-  it('a batch of receipts alone goes over the HTTP driver (no database session) and is acknowledged', async () => {
+  it('a batch of messages and receipts goes over the HTTP driver (no database session) and is acknowledged', async () => {
     const c = await newConnection();
     const before = fileDb.served();
-    await run([upsert(c, { id: 'Q3', t: 1, direction: 'outbound', from: null })], url);
-    const afterMessage = fileDb.served();
-    expect(afterMessage.sessions).toBe(before.sessions + 1);
-    const result = await run([receipt(c, 'Q3', 'delivered'), receipt(c, 'Q3', 'read')], url);
+    const result = await run([upsert(c, { id: 'Q3', t: 1, direction: 'outbound', from: null }), receipt(c, 'Q3', 'delivered'), receipt(c, 'Q3', 'read')], url);
     expect(result).toMatchObject({ ackAll: true, acked: [], retryAll: undefined });
-    const afterReceipts = fileDb.served();
-    expect(afterReceipts.sessions).toBe(afterMessage.sessions);
-    expect(afterReceipts.httpQueries).toBe(afterMessage.httpQueries + 2);
+    expect(fileDb.served()).toEqual({ sessions: before.sessions, httpQueries: before.httpQueries + 1 });
     expect((await messagesOf(c))[0]).toMatchObject({ providerMessageId: 'Q3', status: 'read' });
     // And retried, not acknowledged, when Postgres cannot be reached.
     const down = await run([receipt(c, 'Q3', 'read')], withDatabase(url, 'no_such_database'), 2);

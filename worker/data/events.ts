@@ -3,8 +3,9 @@
 // older batch after a newer one — must change nothing: messages are keyed by provider message id, chat
 // counters only count rows this call inserted, statuses only move forward, and lifecycle events older
 // than the stored state are skipped. One transaction per batch, a handful of statements per batch
-// (grouped by event type), never one round trip per event; a batch of receipts alone needs no
-// transaction (persistReceipts).
+// (grouped by event type), never one round trip per event. A batch without lifecycle events (nearly all:
+// messages and receipts) is one round trip in all, and over Neon's HTTP driver needs no database session
+// (EventsStore.batch).
 //
 // Concurrency: the batch's connection rows are locked first (FOR NO KEY UPDATE, in id order), so two
 // consumers working on the same connection run one after the other — no lost unread increments, no
@@ -76,38 +77,75 @@ export interface PersistOutcome {
 /** Rows per multi-row statement; keeps bind parameters far below Postgres' 65535. */
 const CHUNK = 1000;
 
+/** A result row as the driver answers it (column names as in SQL; values as the driver parses them). */
+export type Row = Record<string, unknown>;
+
+/**
+ * Where a batch is stored. Most batches (messages and receipts) are a fixed list of statements whose SQL
+ * does not depend on what an earlier one read: `batch` runs them in order in one transaction, which over
+ * Neon's HTTP driver is one round trip and no database session. A batch with lifecycle events folds them
+ * over the connection's locked state in code, so it needs `interactive`, a transaction on a session.
+ */
+export interface EventsStore {
+  batch(statements: SQL[]): Promise<Row[][]>;
+  interactive<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+/** Statements to run in order, and how their results (one list of rows each) become the outcome. */
+interface Plan<T> {
+  statements: SQL[];
+  read(results: Row[][], ref: Ref): T;
+}
+
+type Ref = (pk: string) => { tenantId: string; connectionPk: string; connectionId: string };
+
+const isLifecycle = (e: QueuedEvent) => e.event.type === 'connection.status' || e.event.type === 'qr';
+
 /**
  * Stores a batch of queued runner events in one transaction. Idempotent: the same batch applied twice
  * leaves the database as after the first time, and the second outcome is empty.
  */
-export async function persistEvents(db: EventsDb, events: readonly QueuedEvent[]): Promise<PersistOutcome> {
+export async function persistEvents(store: EventsStore, events: readonly QueuedEvent[]): Promise<PersistOutcome> {
   const outcome: PersistOutcome = { messages: [], statuses: [], connections: [], ignored: 0 };
   if (events.length === 0) return outcome;
-  return db.transaction(async (tx) => {
-    const owners = await ownersOf(tx, events, { lock: true });
-    const { accepted, ignored, ref } = owned(events, owners);
-    outcome.ignored = ignored;
-    outcome.connections = await persistLifecycle(tx, accepted, owners);
-    outcome.messages = (await persistMessages(tx, accepted)).map((m) => ({ ...ref(m.row.connectionPk), ...m }));
-    outcome.statuses = (await persistStatuses(tx, accepted)).map((r) => statusChange(ref, r));
-    return outcome;
-  });
+  if (events.some(isLifecycle)) {
+    return store.interactive(async (tx) => {
+      const owners = await ownersOf(tx, events);
+      const { accepted, ignored, ref } = owned(events, owners);
+      outcome.ignored = ignored;
+      outcome.connections = await persistLifecycle(tx, accepted, owners);
+      const plan = writePlan(accepted);
+      const results: Row[][] = [];
+      for (const s of plan.statements) results.push(((await tx.execute(s)) as unknown as { rows: Row[] }).rows);
+      return { ...outcome, ...plan.read(results, ref) };
+    });
+  }
+  // No lifecycle: one round trip. The first statement locks the batch's connections, as above; the writes
+  // after it cannot wait for its answer, so each one keeps only rows whose connection is the tenant's.
+  const pks = [...new Set(events.map((e) => e.connection_pk))].sort();
+  const lock = sql`select id, tenant_id, connection_id from ${connections}
+    where id in (${sql.join(pks.map((pk) => sql`${pk}::uuid`), sql`, `)}) order by id for no key update`;
+  const plan = writePlan(events);
+  const [locked, ...results] = await store.batch([lock, ...plan.statements]);
+  const refs = new Map(
+    locked!.map((r) => [String(r.id), { tenantId: String(r.tenant_id), connectionPk: String(r.id), connectionId: String(r.connection_id) }]),
+  );
+  const ignored = events.filter((e) => refs.get(e.connection_pk)?.tenantId !== e.tenant_id).length;
+  return { ...outcome, ...plan.read(results, (pk) => refs.get(pk)!), ignored };
 }
 
-/** Whether a batch holds receipts only (then `persistReceipts` stores it without a session). */
-export const receiptsOnly = (events: readonly QueuedEvent[]) => events.length > 0 && events.every((e) => e.event.type === 'message.status');
-
-/**
- * A batch of receipts alone (most batches after a message's own: the contact's delivery and read). Statuses
- * only move forward, in one UPDATE that is atomic by itself, so they need neither the transaction nor the
- * lock: two plain statements, which the Worker runs over Neon's HTTP driver instead of opening a database
- * session for the batch. Idempotent like persistEvents, with the same outcome.
- */
-export async function persistReceipts(db: EventsDb, events: readonly QueuedEvent[]): Promise<PersistOutcome> {
-  if (!receiptsOnly(events)) throw new Error('persistReceipts takes message.status events only');
-  const { accepted, ignored, ref } = owned(events, await ownersOf(db, events, { lock: false }));
-  const statuses = (await persistStatuses(db, accepted)).map((r) => statusChange(ref, r));
-  return { messages: [], statuses, connections: [], ignored };
+/** The batch's messages (with their chats), then its receipts: a receipt may be for a message of the same batch. */
+function writePlan(events: readonly QueuedEvent[]): Plan<Pick<PersistOutcome, 'messages' | 'statuses'>> {
+  const messagePlan = messageStatements(events);
+  const statusPlan = statusStatements(events);
+  const split = messagePlan.statements.length;
+  return {
+    statements: [...messagePlan.statements, ...statusPlan.statements],
+    read: (results, ref) => ({
+      messages: messagePlan.read(results.slice(0, split), ref).map((m) => ({ ...ref(m.row.connectionPk), ...m })),
+      statuses: statusPlan.read(results.slice(split), ref).map((r) => statusChange(ref, r)),
+    }),
+  };
 }
 
 type Owner = Awaited<ReturnType<typeof ownersOf>> extends Map<string, infer O> ? O : never;
@@ -116,7 +154,7 @@ type Owner = Awaited<ReturnType<typeof ownersOf>> extends Map<string, infer O> ?
  * The batch's connection rows, by id. Under `lock` (inside persistEvents' transaction) they are locked in
  * id order, which serializes consumers working on the same connection (see the head of this file).
  */
-async function ownersOf(db: Pick<EventsDb, 'select'>, events: readonly QueuedEvent[], { lock }: { lock: boolean }) {
+async function ownersOf(db: Pick<EventsDb, 'select'>, events: readonly QueuedEvent[]) {
   const pks = [...new Set(events.map((e) => e.connection_pk))].sort();
   const query = db
     .select({
@@ -135,7 +173,7 @@ async function ownersOf(db: Pick<EventsDb, 'select'>, events: readonly QueuedEve
     .from(connections)
     .where(inArray(connections.id, pks))
     .orderBy(connections.id);
-  const rows = lock ? await query.for('no key update') : await query;
+  const rows = await query.for('no key update');
   return new Map(rows.map((c) => [c.id, c]));
 }
 
@@ -155,7 +193,7 @@ function owned(events: readonly QueuedEvent[], owners: Map<string, Owner>) {
   return { accepted, ignored, ref };
 }
 
-const statusChange = (ref: ReturnType<typeof owned>['ref'], r: StatusRow): MessageStatusChange => ({
+const statusChange = (ref: Ref, r: StatusRow): MessageStatusChange => ({
   ...ref(r.connectionPk),
   messageId: r.id,
   providerMessageId: r.providerMessageId,
@@ -315,93 +353,63 @@ function cleanJson(v: unknown): unknown {
 const isGroup = (chatId: string) => chatId.endsWith('@g.us');
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-async function persistMessages(tx: Tx, events: readonly QueuedEvent[]): Promise<Omit<NewMessage, 'tenantId' | 'connectionPk' | 'connectionId'>[]> {
+/**
+ * The batch's messages and chats, per chunk of messages two statements:
+ *   1. insert the messages that are new (a row that exists, the send path's outbound row or an earlier
+ *      delivery, is left alone) and upsert their chats, counting as unread only what this statement inserted;
+ *   2. fill, in rows that already existed, what they lack (text, JIDs, content); their client_message_id,
+ *      status and sent_at stay as they are.
+ * Only rows whose connection is the event's tenant's are written.
+ */
+function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage, 'tenantId' | 'connectionPk' | 'connectionId'>[]> {
   // One row per (connection, provider id); a duplicate within the batch is the same fact, the last copy wins.
-  const latest = new Map<string, { pk: string; m: WireMessage }>();
-  for (const { connection_pk: pk, event: e } of events) {
-    if (e.type === 'message.upsert') latest.set(`${pk} ${e.message.provider_message_id}`, { pk, m: e.message });
+  const latest = new Map<string, { pk: string; tenantId: string; m: WireMessage }>();
+  for (const { connection_pk: pk, tenant_id: tenantId, event: e } of events) {
+    if (e.type === 'message.upsert') latest.set(`${pk} ${e.message.provider_message_id}`, { pk, tenantId, m: e.message });
   }
-  if (latest.size === 0) return [];
   const upserts = [...latest].sort(([a], [b]) => byKey(a, b)).map(([, v]) => v);
-
-  const values = upserts.map(({ pk, m }) => ({
-    connectionPk: pk,
-    chatId: m.chat_id,
-    direction: m.direction,
-    fromJid: cleanNullable(m.from),
-    toJid: cleanNullable(m.to),
-    type: m.type,
-    text: cleanNullable(m.text),
-    content: cleanJson(m.content),
-    providerMessageId: m.provider_message_id,
-    // Another of the account's devices (or history) sent an outbound message that reached WhatsApp.
-    status: (m.direction === 'inbound' ? 'received' : 'sent') as MessageStatus,
-    sentAt: toMs(m.timestamp),
-  }));
-
-  const inserted: MessageRow[] = [];
-  for (let i = 0; i < values.length; i += CHUNK) {
-    const chunk = values.slice(i, i + CHUNK);
-    inserted.push(
-      ...(await tx
-        .insert(messages)
-        .values(chunk)
-        .onConflictDoNothing({ target: [messages.connectionPk, messages.providerMessageId] })
-        .returning()),
-    );
+  const statements: SQL[] = [];
+  for (let i = 0; i < upserts.length; i += CHUNK) {
+    const chunk = upserts.slice(i, i + CHUNK);
+    statements.push(insertMessages(chunk), fillMessages(chunk));
   }
-
-  // Rows that already existed (the send path's outbound rows, or an earlier delivery): fill only what is
-  // missing; their client_message_id, status and sent_at stay as they are.
-  const insertedKeys = new Set(inserted.map((r) => `${r.connectionPk} ${r.providerMessageId}`));
-  const existing = values.filter((v) => !insertedKeys.has(`${v.connectionPk} ${v.providerMessageId}`));
-  for (let i = 0; i < existing.length; i += CHUNK) {
-    await tx
-      .insert(messages)
-      .values(existing.slice(i, i + CHUNK))
-      .onConflictDoUpdate({
-        target: [messages.connectionPk, messages.providerMessageId],
-        set: {
-          fromJid: sql`coalesce(messages.from_jid, excluded.from_jid)`,
-          toJid: sql`coalesce(messages.to_jid, excluded.to_jid)`,
-          text: sql`coalesce(messages.text, excluded.text)`,
-          content: sql`coalesce(messages.content, excluded.content)`,
-          updatedAt: nowMs,
-        },
-        setWhere: sql`(messages.from_jid is null and excluded.from_jid is not null)
-          or (messages.to_jid is null and excluded.to_jid is not null)
-          or (messages.text is null and excluded.text is not null)
-          or (messages.content is null and excluded.content is not null)`,
-      });
-  }
-
-  await upsertChats(tx, upserts, inserted);
-
   const sourceOf = new Map(upserts.map(({ pk, m }) => [`${pk} ${m.provider_message_id}`, m]));
-  return inserted.map((row) => {
-    const m = sourceOf.get(`${row.connectionPk} ${row.providerMessageId}`)!;
-    return { source: m.source, pushName: m.push_name, row };
-  });
+  return {
+    statements,
+    // Only the inserting statements answer rows (every other one).
+    read: (results) =>
+      results
+        .filter((_, i) => i % 2 === 0)
+        .flat()
+        .map((raw) => {
+          const row = toMessageRow(raw);
+          const m = sourceOf.get(`${row.connectionPk} ${row.providerMessageId}`)!;
+          return { source: m.source, pushName: m.push_name, row };
+        }),
+  };
 }
 
+type Upsert = { pk: string; tenantId: string; m: WireMessage };
+
+const ownedBy = (pk: SQL, tenant: SQL) => sql`exists (select 1 from ${connections} c where c.id = ${pk} and c.tenant_id = ${tenant})`;
+
 /**
- * Every chat in the batch gets a row; its last message moves to the batch's newest message when that is
- * at least as new as the stored one, and its unread count grows by the inbound live messages this call
- * inserted (history and redeliveries do not count). A 1:1 chat is named by the contact's push name; a
- * group's push names are its participants', so they never name the group: its subject does, which the
- * runner puts on the group's messages when it knows it (`chat_name`).
+ * Inserts the new messages and upserts every chat the chunk touches. A chat's last message moves to the
+ * chunk's newest message when that is at least as new as the stored one, and its unread count grows by
+ * the inbound live messages this statement inserted (history and redeliveries do not count). A 1:1 chat
+ * is named by the contact's push name; a group's push names are its participants', so they never name
+ * the group: its subject does, which the runner puts on the group's messages when it knows it
+ * (`chat_name`). Answers the inserted rows.
  */
-async function upsertChats(tx: Tx, upserts: { pk: string; m: WireMessage }[], inserted: MessageRow[]) {
-  const live = new Set(upserts.filter(({ m }) => m.source === 'live').map(({ pk, m }) => `${pk} ${m.provider_message_id}`));
-  const unread = new Map<string, number>();
-  for (const r of inserted) {
-    if (r.direction !== 'inbound' || !live.has(`${r.connectionPk} ${r.providerMessageId}`)) continue;
-    const key = `${r.connectionPk} ${r.chatId}`;
-    unread.set(key, (unread.get(key) ?? 0) + 1);
-  }
+function insertMessages(chunk: Upsert[]): SQL {
+  const values = chunk.map(({ pk, tenantId, m }, ord) => sql`(${ord}::int, ${pk}::uuid, ${tenantId}::uuid, ${m.chat_id}::text,
+    ${m.direction}::text, ${cleanNullable(m.from)}::text, ${cleanNullable(m.to)}::text, ${m.type}::text, ${cleanNullable(m.text)}::text,
+    ${jsonParam(m.content)}::jsonb, ${m.provider_message_id}::text, ${m.direction === 'inbound' ? 'received' : 'sent'}::text,
+    ${m.timestamp}::timestamptz, ${m.source === 'live'}::boolean)`);
+  // Another of the account's devices (or history) sent an outbound message that reached WhatsApp: 'sent'.
 
   const perChat = new Map<string, { pk: string; chatId: string; newest: WireMessage; name: string | null; nameAt: number }>();
-  for (const { pk, m } of upserts) {
+  for (const { pk, m } of chunk) {
     const key = `${pk} ${m.chat_id}`;
     const at = toMs(m.timestamp).getTime();
     const c = perChat.get(key) ?? { pk, chatId: m.chat_id, newest: m, name: null, nameAt: -Infinity };
@@ -413,39 +421,96 @@ async function upsertChats(tx: Tx, upserts: { pk: string; m: WireMessage }[], in
     }
     perChat.set(key, c);
   }
-  const rows = [...perChat]
+  const chatValues = [...perChat]
     .sort(([a], [b]) => byKey(a, b))
-    .map(([key, c]) => ({
-      connectionPk: c.pk,
-      chatId: c.chatId,
-      name: cleanNullable(c.name),
-      lastMessageAt: toMs(c.newest.timestamp),
-      lastMessageText: cleanNullable(c.newest.text),
-      unreadCount: unread.get(key) ?? 0,
-    }));
+    .map(([, c]) => sql`(${c.pk}::uuid, ${c.chatId}::text, ${cleanNullable(c.name ?? null)}::text,
+      ${c.newest.timestamp}::timestamptz, ${cleanNullable(c.newest.text)}::text)`);
 
   // `>=` lets a later message with the same (second-resolution) WhatsApp timestamp take over; the name
   // only follows batches that are not older than what is stored, so a replayed old batch cannot revert it.
   const newer = sql`excluded.last_message_at >= chats.last_message_at`;
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await tx
-      .insert(chats)
-      .values(rows.slice(i, i + CHUNK))
-      .onConflictDoUpdate({
-        target: [chats.connectionPk, chats.chatId],
-        set: {
-          lastMessageText: sql`case when ${newer} then excluded.last_message_text else chats.last_message_text end`,
-          lastMessageAt: sql`greatest(chats.last_message_at, excluded.last_message_at)`,
-          name: sql`case when ${newer} then coalesce(excluded.name, chats.name) else chats.name end`,
-          unreadCount: sql`chats.unread_count + excluded.unread_count`,
-          updatedAt: nowMs,
-        },
-        setWhere: sql`excluded.unread_count > 0
-          or excluded.last_message_at > chats.last_message_at
-          or (excluded.last_message_at = chats.last_message_at and excluded.last_message_text is distinct from chats.last_message_text)
-          or (${newer} and excluded.name is not null and excluded.name is distinct from chats.name)`,
-      });
-  }
+  return sql`
+    with v (ord, connection_pk, tenant_id, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at, live)
+      as (values ${sql.join(values, sql`, `)}),
+    owned as (select * from v where ${ownedBy(sql`v.connection_pk`, sql`v.tenant_id`)}),
+    inserted as (
+      insert into ${messages} (connection_pk, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at)
+      select connection_pk, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at
+      from owned order by ord
+      on conflict (connection_pk, provider_message_id) do nothing
+      returning *
+    ),
+    unread as (
+      select i.connection_pk, i.chat_id, count(*)::int as n
+      from inserted i join owned o on o.connection_pk = i.connection_pk and o.provider_message_id = i.provider_message_id
+      where i.direction = 'inbound' and o.live
+      group by i.connection_pk, i.chat_id
+    ),
+    chat_rows (connection_pk, chat_id, name, last_message_at, last_message_text) as (values ${sql.join(chatValues, sql`, `)}),
+    upserted_chats as (
+      insert into ${chats} (connection_pk, chat_id, name, last_message_at, last_message_text, unread_count)
+      select r.connection_pk, r.chat_id, r.name, r.last_message_at, r.last_message_text, coalesce(u.n, 0)
+      from chat_rows r left join unread u on u.connection_pk = r.connection_pk and u.chat_id = r.chat_id
+      where exists (select 1 from owned o where o.connection_pk = r.connection_pk)
+      order by r.connection_pk, r.chat_id
+      on conflict (connection_pk, chat_id) do update set
+        last_message_text = case when ${newer} then excluded.last_message_text else chats.last_message_text end,
+        last_message_at = greatest(chats.last_message_at, excluded.last_message_at),
+        name = case when ${newer} then coalesce(excluded.name, chats.name) else chats.name end,
+        unread_count = chats.unread_count + excluded.unread_count,
+        updated_at = ${nowMs}
+      where excluded.unread_count > 0
+        or excluded.last_message_at > chats.last_message_at
+        or (excluded.last_message_at = chats.last_message_at and excluded.last_message_text is distinct from chats.last_message_text)
+        or (${newer} and excluded.name is not null and excluded.name is distinct from chats.name)
+      returning 1
+    )
+    select * from inserted`;
+}
+
+/** Fills what rows that existed before the chunk lack; the rows the chunk inserted lack nothing it has. */
+function fillMessages(chunk: Upsert[]): SQL {
+  const values = chunk.map(({ pk, tenantId, m }) => sql`(${pk}::uuid, ${tenantId}::uuid, ${m.provider_message_id}::text,
+    ${cleanNullable(m.from)}::text, ${cleanNullable(m.to)}::text, ${cleanNullable(m.text)}::text, ${jsonParam(m.content)}::jsonb)`);
+  return sql`
+    update ${messages} as m set
+      from_jid = coalesce(m.from_jid, v.from_jid), to_jid = coalesce(m.to_jid, v.to_jid),
+      text = coalesce(m.text, v.text), content = coalesce(m.content, v.content), updated_at = ${nowMs}
+    from (values ${sql.join(values, sql`, `)}) as v(connection_pk, tenant_id, provider_message_id, from_jid, to_jid, text, content)
+    where m.connection_pk = v.connection_pk and m.provider_message_id = v.provider_message_id
+      and ${ownedBy(sql`v.connection_pk`, sql`v.tenant_id`)}
+      and ((m.from_jid is null and v.from_jid is not null) or (m.to_jid is null and v.to_jid is not null)
+        or (m.text is null and v.text is not null) or (m.content is null and v.content is not null))`;
+}
+
+/** JSON for a jsonb parameter, cleaned of what Postgres refuses; null stays SQL null. */
+const jsonParam = (v: unknown): string | null => {
+  const cleaned = cleanJson(v);
+  return cleaned === null ? null : JSON.stringify(cleaned);
+};
+
+const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
+
+/** A messages row as `returning *` answers it, in the shape drizzle gives (both drivers: dates as Date, ids as numbers). */
+function toMessageRow(r: Row): MessageRow {
+  return {
+    id: Number(r.id),
+    connectionPk: String(r.connection_pk),
+    chatId: String(r.chat_id),
+    direction: r.direction as MessageRow['direction'],
+    fromJid: (r.from_jid as string | null) ?? null,
+    toJid: (r.to_jid as string | null) ?? null,
+    type: String(r.type),
+    text: (r.text as string | null) ?? null,
+    content: r.content ?? null,
+    clientMessageId: (r.client_message_id as string | null) ?? null,
+    providerMessageId: (r.provider_message_id as string | null) ?? null,
+    status: r.status as MessageStatus,
+    error: (r.error as string | null) ?? null,
+    sentAt: asDate(r.sent_at)!,
+    createdAt: asDate(r.created_at)!,
+    updatedAt: asDate(r.updated_at)!,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -479,42 +544,42 @@ interface StatusRow {
   status: MessageStatus;
 }
 
-async function persistStatuses(tx: Pick<EventsDb, 'execute'>, events: readonly QueuedEvent[]): Promise<StatusRow[]> {
+function statusStatements(events: readonly QueuedEvent[]): Plan<StatusRow[]> {
   // Within a batch the furthest status wins: with one total order, that is what applying them in turn gives.
-  const best = new Map<string, { pk: string; providerId: string; status: MessageStatus }>();
-  for (const { connection_pk: pk, event: e } of events) {
+  const best = new Map<string, { pk: string; tenantId: string; providerId: string; status: MessageStatus }>();
+  for (const { connection_pk: pk, tenant_id: tenantId, event: e } of events) {
     if (e.type !== 'message.status') continue;
     const key = `${pk} ${e.provider_message_id}`;
     const seen = best.get(key);
-    if (!seen || RANK[e.status] > RANK[seen.status]) best.set(key, { pk, providerId: e.provider_message_id, status: e.status });
+    if (!seen || RANK[e.status] > RANK[seen.status]) best.set(key, { pk, tenantId, providerId: e.provider_message_id, status: e.status });
   }
-  if (best.size === 0) return [];
   const rows = [...best].sort(([a], [b]) => byKey(a, b)).map(([, v]) => v);
 
   // A receipt for a message we have not stored yet changes nothing (its upsert may still be on its way,
   // and receipts normally follow their message). Kept harmless on purpose: no placeholder rows.
-  const changed: StatusRow[] = [];
+  const statements: SQL[] = [];
   for (let i = 0; i < rows.length; i += CHUNK) {
-    const values = rows.slice(i, i + CHUNK).map((r) => sql`(${r.pk}::uuid, ${r.providerId}::text, ${r.status}::text, ${RANK[r.status]}::int)`);
-    const result = (await tx.execute(sql`
+    const values = rows
+      .slice(i, i + CHUNK)
+      .map((r) => sql`(${r.pk}::uuid, ${r.tenantId}::uuid, ${r.providerId}::text, ${r.status}::text, ${RANK[r.status]}::int)`);
+    statements.push(sql`
       update ${messages} as m set status = v.status, updated_at = ${nowMs}
-      from (values ${sql.join(values, sql`, `)}) as v(connection_pk, provider_message_id, status, rank)
+      from (values ${sql.join(values, sql`, `)}) as v(connection_pk, tenant_id, provider_message_id, status, rank)
       where m.connection_pk = v.connection_pk and m.provider_message_id = v.provider_message_id
-        and v.rank > ${rankOf(sql`m.status`)}
-      returning m.id, m.connection_pk, m.provider_message_id, m.client_message_id, m.chat_id, m.direction, m.status`)) as unknown as {
-      rows: { id: string | number; connection_pk: string; provider_message_id: string; client_message_id: string | null; chat_id: string; direction: MessageRow['direction']; status: MessageStatus }[];
-    };
-    for (const r of result.rows) {
-      changed.push({
-        id: Number(r.id),
-        connectionPk: r.connection_pk,
-        providerMessageId: r.provider_message_id,
-        clientMessageId: r.client_message_id,
-        chatId: r.chat_id,
-        direction: r.direction,
-        status: r.status,
-      });
-    }
+        and v.rank > ${rankOf(sql`m.status`)} and ${ownedBy(sql`v.connection_pk`, sql`v.tenant_id`)}
+      returning m.id, m.connection_pk, m.provider_message_id, m.client_message_id, m.chat_id, m.direction, m.status`);
   }
-  return changed;
+  return {
+    statements,
+    read: (results) =>
+      results.flat().map((r) => ({
+        id: Number(r.id),
+        connectionPk: String(r.connection_pk),
+        providerMessageId: String(r.provider_message_id),
+        clientMessageId: (r.client_message_id as string | null) ?? null,
+        chatId: String(r.chat_id),
+        direction: r.direction as MessageRow['direction'],
+        status: r.status as MessageStatus,
+      })),
+  };
 }

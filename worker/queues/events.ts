@@ -1,9 +1,10 @@
 // Consumer of the `events` queue: runner events (one QueuedEvent per message) are stored in Postgres in
-// one transaction per batch (a batch of receipts alone needs none: persistReceipts). Nothing is acknowledged before it is stored: any failure (Postgres down, a
+// one transaction per batch: over Neon's HTTP driver in one round trip, unless the batch holds lifecycle
+// events (data/events.ts). Nothing is acknowledged before it is stored: any failure (Postgres down, a
 // bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
 import { QueuedEvent } from '../../protocol/runner';
-import { httpDb, openSessionDb } from '../data/db';
-import { persistEvents, persistReceipts, receiptsOnly, type PersistOutcome } from '../data/events';
+import { eventsStore } from '../data/db';
+import { persistEvents, type PersistOutcome } from '../data/events';
 import type { Env } from '../env';
 
 /** Retry delay: 5 s doubling per attempt, at most 5 minutes. */
@@ -28,24 +29,14 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
   if (events.length === 0) return;
 
   let outcome: PersistOutcome;
-  let close: (() => Promise<void>) | undefined;
   try {
-    if (receiptsOnly(events)) {
-      // No database session for what needs no transaction (Neon's HTTP driver, one round trip a statement).
-      outcome = await persistReceipts(httpDb(env), events);
-    } else {
-      const opened = openSessionDb(env);
-      close = opened.close;
-      outcome = await persistEvents(opened.db, events);
-    }
+    outcome = await persistEvents(eventsStore(env, (closing) => ctx.waitUntil(closing)), events);
   } catch (e) {
     const delaySeconds = retryDelaySeconds(attempts);
     console.error(JSON.stringify({ level: 'error', msg: 'persisting events failed; batch retried', queue: batch.queue, size: events.length, attempts, delay_seconds: delaySeconds, error: e instanceof Error ? e.message : String(e) }));
     // Individually acked (invalid) messages are not affected: a per-message call takes precedence.
     batch.retryAll({ delaySeconds });
     return;
-  } finally {
-    if (close) ctx.waitUntil(close().catch(() => {}));
   }
   batch.ackAll();
   try {
