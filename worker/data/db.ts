@@ -3,8 +3,8 @@
 //     Neon pools on its side. No socket to open per request, so it is the request path's default: a
 //     WebSocket session costs a connection setup (and a server backend) on every request, because Workers
 //     cannot keep sockets between requests.
-//   - `openSessionDb`: a WebSocket session, for interactive transactions (the events consumer). It lives
-//     for one invocation and must be closed.
+//   - `openSessionDb`: a WebSocket session, for interactive transactions (the events consumer, for a batch
+//     with lifecycle events to fold). It lives for one invocation and must be closed.
 import { Pool, neon, neonConfig } from '@neondatabase/serverless';
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from 'drizzle-orm/neon-http';
 import { drizzle as drizzleWs, type NeonDatabase } from 'drizzle-orm/neon-serverless';

@@ -151,8 +151,8 @@ function writePlan(events: readonly QueuedEvent[]): Plan<Pick<PersistOutcome, 'm
 type Owner = Awaited<ReturnType<typeof ownersOf>> extends Map<string, infer O> ? O : never;
 
 /**
- * The batch's connection rows, by id. Under `lock` (inside persistEvents' transaction) they are locked in
- * id order, which serializes consumers working on the same connection (see the head of this file).
+ * The batch's connection rows, by id, locked in id order inside persistEvents' transaction, which
+ * serializes consumers working on the same connection (see the head of this file).
  */
 async function ownersOf(db: Pick<EventsDb, 'select'>, events: readonly QueuedEvent[]) {
   const pks = [...new Set(events.map((e) => e.connection_pk))].sort();
@@ -402,11 +402,12 @@ const ownedBy = (pk: SQL, tenant: SQL) => sql`exists (select 1 from ${connection
  * (`chat_name`). Answers the inserted rows.
  */
 function insertMessages(chunk: Upsert[]): SQL {
+  // An outbound message stored here was sent by another of the account's devices (or comes from history)
+  // and reached WhatsApp: 'sent'.
   const values = chunk.map(({ pk, tenantId, m }, ord) => sql`(${ord}::int, ${pk}::uuid, ${tenantId}::uuid, ${m.chat_id}::text,
     ${m.direction}::text, ${cleanNullable(m.from)}::text, ${cleanNullable(m.to)}::text, ${m.type}::text, ${cleanNullable(m.text)}::text,
     ${jsonParam(m.content)}::jsonb, ${m.provider_message_id}::text, ${m.direction === 'inbound' ? 'received' : 'sent'}::text,
     ${m.timestamp}::timestamptz, ${m.source === 'live'}::boolean)`);
-  // Another of the account's devices (or history) sent an outbound message that reached WhatsApp: 'sent'.
 
   const perChat = new Map<string, { pk: string; chatId: string; newest: WireMessage; name: string | null; nameAt: number }>();
   for (const { pk, m } of chunk) {
