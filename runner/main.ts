@@ -1,5 +1,6 @@
 // Runner entry point: configuration from the environment, one runner, and a drain on SIGTERM/SIGINT.
 import { loadConfig } from './config.js';
+import { routeConsoleTo } from './library-console.js';
 import { startRunner } from './runner.js';
 
 const config = (() => {
@@ -12,6 +13,8 @@ const config = (() => {
 })();
 
 const runner = await startRunner(config);
+// Libraries' console output (libsignal prints session keys) goes through the logger, as text only.
+routeConsoleTo(runner.logger);
 let stopping = false;
 const stop = (signal: string) => {
   if (stopping) {
