@@ -35,7 +35,9 @@ const INTERNAL_MAX_BODY_BYTES = 32 * 1024 * 1024;
 const withDb = createMiddleware<AppEnv>(async (c, next) => {
   c.set('db', httpDb(c.env));
   c.set('afterResponse', (work) => {
-    c.executionCtx.waitUntil(work.catch((e) => console.error(JSON.stringify({ level: 'error', msg: 'background write failed', error: String(e) }))));
+    // Started on a later turn of the event loop, so that building and sending it does not hold up the response.
+    const started = new Promise((resolve) => setTimeout(resolve, 0)).then(work);
+    c.executionCtx.waitUntil(started.catch((e) => console.error(JSON.stringify({ level: 'error', msg: 'background write failed', error: String(e) }))));
   });
   await next();
 });

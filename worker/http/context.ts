@@ -22,6 +22,6 @@ export interface AppEnv {
      */
     pendingApiKeyHash?: string;
     /** Runs database work after the response (kept alive with waitUntil). */
-    afterResponse: (work: Promise<unknown>) => void;
+    afterResponse: (work: () => Promise<unknown>) => void;
   };
 }

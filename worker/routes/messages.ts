@@ -136,7 +136,8 @@ export const messageRoutes = newRouter()
         try {
           opened = await openOutbound(db, { ...draft, type: media.type, text: body.message || null, content: stored.description });
         } catch (e) {
-          c.get('afterResponse')(c.env.MEDIA.delete(stored.key));
+          const { key } = stored;
+          c.get('afterResponse')(() => c.env.MEDIA.delete(key));
           throw e;
         }
       }
@@ -146,7 +147,7 @@ export const messageRoutes = newRouter()
       if (!connection) throw connectionNotFound(body.connection_id);
       // The file is not needed once the send has an outcome the runner will not retry (or never started).
       const discardMedia = () => {
-        if (stored) c.get('afterResponse')(c.env.MEDIA.delete(stored.key));
+        if (stored) c.get('afterResponse')(() => c.env.MEDIA.delete(stored.key));
       };
       // A retry of a request that already went out answers the first result and sends nothing.
       if (row && !isResendable(row.status)) {
@@ -190,7 +191,7 @@ export const messageRoutes = newRouter()
         if (registered && registered !== jid) await moveOutboundChat(db, row.id, registered);
         const sentAt = outcome.result.timestamp ? new Date(outcome.result.timestamp) : undefined;
         // Off the response path: the server-ack event moves the row to 'sent' as well if this write is lost.
-        c.get('afterResponse')(markOutbound(db, row.id, 'sent', { sentAt }));
+        c.get('afterResponse')(() => markOutbound(db, row.id, 'sent', { sentAt }));
         return c.json(answer(row.providerMessageId), 200);
       }
       const { code, message } = outcome.error;
