@@ -8,7 +8,7 @@ import type { QueuedEvent, RunnerEvent, WireMessage } from '../../protocol/runne
 import { withDatabase, type NodeDb } from '../../scripts/lib/database';
 import { useFileDatabase } from '../../test/harness/file-database';
 import { eventsStore } from './db';
-import { persistEvents, type EventsStore } from './events';
+import { HTTP_BATCH_MAX_BYTES, persistEvents, type EventsStore } from './events';
 
 const fileDb = useFileDatabase('events');
 let db: NodeDb;
@@ -284,7 +284,7 @@ describe('persisting runner events', () => {
     // A receipt for a message of the same batch applies: the statements run in order.
     expect(out.statuses).toMatchObject([{ providerMessageId: 'H1', status: 'read', connectionPk: c.pk, tenantId: c.tenantId }]);
     expect(out.messages.map((m) => m.row)).toMatchObject([
-      { providerMessageId: 'H1', status: 'received', sentAt: new Date(at(1)), connectionPk: c.pk },
+      { providerMessageId: 'H1', status: 'received', sentAt: new Date(at(1)), connectionPk: c.pk, text: 'text of H1', content: null },
       { providerMessageId: 'H2', status: 'received' },
     ]);
     const afterBatch = fileDb.served();
@@ -297,6 +297,20 @@ describe('persisting runner events', () => {
     expect(fileDb.served().sessions).toBe(afterBatch.sessions + 1);
     expect(await chatOf(c)).toMatchObject({ unreadCount: 3, lastMessageText: 'text of H3' });
     expect((await connectionOf(c)).status).toBe('connected');
+  });
+
+  it('a batch too large for one HTTP request (history with rich content) is stored over a session', async () => {
+    const c = await newConnection();
+    const big = 'x'.repeat(20 * 1024);
+    const batch = Array.from({ length: 60 }, (_, i) => upsert(c, { id: `L${i}`, t: i, text: `${i}:${big}`, source: 'history' }));
+    expect(JSON.stringify(batch).length).toBeGreaterThan(HTTP_BATCH_MAX_BYTES);
+    const before = fileDb.served();
+    const out = await persistEvents(store, batch);
+    expect(fileDb.served().sessions).toBe(before.sessions + 1);
+    expect(out.messages).toHaveLength(60);
+    expect(out.messages[0]!.row.text).toBe(`0:${big}`);
+    expect(await messagesOf(c)).toHaveLength(60);
+    expect(await chatOf(c)).toMatchObject({ unreadCount: 0, lastMessageText: `59:${big}` });
   });
 
   it('without lifecycle events too, a deleted connection or another tenant\'s claim is ignored and never written', async () => {

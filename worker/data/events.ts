@@ -102,13 +102,20 @@ type Ref = (pk: string) => { tenantId: string; connectionPk: string; connectionI
 const isLifecycle = (e: QueuedEvent) => e.event.type === 'connection.status' || e.event.type === 'qr';
 
 /**
+ * Above this much event JSON a batch goes over a session too: Neon's HTTP endpoint caps a request's
+ * response at 10 MB (and its request size), and a batch of history-sync messages with rich content can
+ * come near that, while a session streams. A live batch is a few kilobytes.
+ */
+export const HTTP_BATCH_MAX_BYTES = 1024 * 1024;
+
+/**
  * Stores a batch of queued runner events in one transaction. Idempotent: the same batch applied twice
  * leaves the database as after the first time, and the second outcome is empty.
  */
 export async function persistEvents(store: EventsStore, events: readonly QueuedEvent[]): Promise<PersistOutcome> {
   const outcome: PersistOutcome = { messages: [], statuses: [], connections: [], ignored: 0 };
   if (events.length === 0) return outcome;
-  if (events.some(isLifecycle)) {
+  if (events.some(isLifecycle) || JSON.stringify(events).length > HTTP_BATCH_MAX_BYTES) {
     return store.interactive(async (tx) => {
       const owners = await ownersOf(tx, events);
       const { accepted, ignored, ref } = owned(events, owners);
@@ -382,8 +389,9 @@ function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage
         .filter((_, i) => i % 2 === 0)
         .flat()
         .map((raw) => {
-          const row = toMessageRow(raw);
-          const m = sourceOf.get(`${row.connectionPk} ${row.providerMessageId}`)!;
+          const m = sourceOf.get(`${String(raw.connection_pk)} ${String(raw.provider_message_id)}`)!;
+          // Inserted from this batch: its text and content are the batch's, cleaned as they were stored.
+          const row = toMessageRow({ ...raw, text: cleanNullable(m.text), content: cleanJson(m.content) });
           return { source: m.source, pushName: m.push_name, row };
         }),
   };
@@ -439,7 +447,7 @@ function insertMessages(chunk: Upsert[]): SQL {
       select connection_pk, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at
       from owned order by ord
       on conflict (connection_pk, provider_message_id) do nothing
-      returning *
+      returning ${sql.raw(RETURNED_MESSAGE_COLUMNS)}
     ),
     unread as (
       select i.connection_pk, i.chat_id, count(*)::int as n
@@ -484,6 +492,10 @@ function fillMessages(chunk: Upsert[]): SQL {
         or (m.text is null and v.text is not null) or (m.content is null and v.content is not null))`;
 }
 
+/** A new row's columns but its text and content, which the batch has already (and which may be large). */
+const RETURNED_MESSAGE_COLUMNS =
+  'id, connection_pk, chat_id, direction, from_jid, to_jid, type, client_message_id, provider_message_id, status, error, sent_at, created_at, updated_at';
+
 /** JSON for a jsonb parameter, cleaned of what Postgres refuses; null stays SQL null. */
 const jsonParam = (v: unknown): string | null => {
   const cleaned = cleanJson(v);
@@ -492,7 +504,7 @@ const jsonParam = (v: unknown): string | null => {
 
 const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
-/** A messages row as `returning *` answers it, in the shape drizzle gives (both drivers: dates as Date, ids as numbers). */
+/** A messages row as the drivers answer it, in the shape drizzle gives (dates as Date, ids as numbers). */
 function toMessageRow(r: Row): MessageRow {
   return {
     id: Number(r.id),
