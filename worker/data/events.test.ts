@@ -326,12 +326,18 @@ describe('persisting runner events', () => {
       claim(upsert(a, { id: 'T2', t: 2 })),
       claim(receipt(a, 'T1', 'read')),
       upsert(b, { id: 'T3', t: 3 }),
+      upsert(b, { id: 'T4', t: 4, text: 'mine' }),
+      // The same message claimed under another tenant, later in the batch: it neither wins nor lands.
+      { ...upsert(b, { id: 'T4', t: 4, text: 'theirs' }), tenant_id: a.tenantId },
     ]);
-    expect(out).toMatchObject({ ignored: 4, statuses: [] });
-    expect(out.messages.map((m) => [m.row.providerMessageId, m.tenantId])).toEqual([['T3', b.tenantId]]);
+    expect(out).toMatchObject({ ignored: 5, statuses: [] });
+    expect(out.messages.map((m) => [m.row.providerMessageId, m.tenantId, m.row.text])).toEqual([
+      ['T3', b.tenantId, 'text of T3'],
+      ['T4', b.tenantId, 'mine'],
+    ]);
+    expect((await messagesOf(b)).map((m) => m.text)).toEqual(['text of T3', 'mine']);
     expect(await messagesOf(a)).toMatchObject([{ providerMessageId: 'T1', status: 'sent' }]);
     expect(await chatOf(a)).toMatchObject({ unreadCount: 0 });
-    expect(await messagesOf(b)).toMatchObject([{ providerMessageId: 'T3' }]);
   });
 
   it('overlapping batches stored at once count each message once', async () => {

@@ -370,9 +370,10 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  */
 function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage, 'tenantId' | 'connectionPk' | 'connectionId'>[]> {
   // One row per (connection, provider id); a duplicate within the batch is the same fact, the last copy wins.
+  // (Keyed by tenant too: a copy claimed under another tenant, dropped by the statements, never wins.)
   const latest = new Map<string, { pk: string; tenantId: string; m: WireMessage }>();
   for (const { connection_pk: pk, tenant_id: tenantId, event: e } of events) {
-    if (e.type === 'message.upsert') latest.set(`${pk} ${e.message.provider_message_id}`, { pk, tenantId, m: e.message });
+    if (e.type === 'message.upsert') latest.set(`${pk} ${e.message.provider_message_id} ${tenantId}`, { pk, tenantId, m: e.message });
   }
   const upserts = [...latest].sort(([a], [b]) => byKey(a, b)).map(([, v]) => v);
   const statements: SQL[] = [];
@@ -380,16 +381,17 @@ function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage
     const chunk = upserts.slice(i, i + CHUNK);
     statements.push(insertMessages(chunk), fillMessages(chunk));
   }
-  const sourceOf = new Map(upserts.map(({ pk, m }) => [`${pk} ${m.provider_message_id}`, m]));
+  const sourceOf = new Map(upserts.map(({ pk, tenantId, m }) => [`${pk} ${m.provider_message_id} ${tenantId}`, m]));
   return {
     statements,
     // Only the inserting statements answer rows (every other one).
-    read: (results) =>
+    read: (results, ref) =>
       results
         .filter((_, i) => i % 2 === 0)
         .flat()
         .map((raw) => {
-          const m = sourceOf.get(`${String(raw.connection_pk)} ${String(raw.provider_message_id)}`)!;
+          const pk = String(raw.connection_pk);
+          const m = sourceOf.get(`${pk} ${String(raw.provider_message_id)} ${ref(pk).tenantId}`)!;
           // Inserted from this batch: its text and content are the batch's, cleaned as they were stored.
           const row = toMessageRow({ ...raw, text: cleanNullable(m.text), content: cleanJson(m.content) });
           return { source: m.source, pushName: m.push_name, row };
@@ -562,7 +564,7 @@ function statusStatements(events: readonly QueuedEvent[]): Plan<StatusRow[]> {
   const best = new Map<string, { pk: string; tenantId: string; providerId: string; status: MessageStatus }>();
   for (const { connection_pk: pk, tenant_id: tenantId, event: e } of events) {
     if (e.type !== 'message.status') continue;
-    const key = `${pk} ${e.provider_message_id}`;
+    const key = `${pk} ${e.provider_message_id} ${tenantId}`;
     const seen = best.get(key);
     if (!seen || RANK[e.status] > RANK[seen.status]) best.set(key, { pk, tenantId, providerId: e.provider_message_id, status: e.status });
   }
