@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { consoleText, routeConsoleTo } from './library-console.js';
+import { consoleText, dropLibsignalChatter, routeConsoleTo } from './library-console.js';
 
 const require = createRequire(import.meta.url);
 
@@ -46,6 +46,28 @@ describe('library console output', () => {
       for (const encoding of ['hex', 'base64', 'latin1'] as const) expect(logged).not.toContain(secret.toString(encoding).slice(0, 16));
       // util.inspect's Buffer form: "<Buffer 30 31 32 …>"
       expect(logged).not.toContain([...secret.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' '));
+    }
+  });
+
+  it("elsewhere (emulator, bare Baileys) libsignal's session chatter is dropped and everything else printed", () => {
+    const printed: unknown[][] = [];
+    const original = console.info;
+    console.info = (...args: unknown[]) => void printed.push(args);
+    try {
+      restore = dropLibsignalChatter();
+      expect(dropLibsignalChatter()).toBe(restore); // once per process
+      const { SessionRecord } = require('libsignal') as { SessionRecord: { new (): LibsignalRecord; createEntry(): Record<string, unknown> } };
+      const entry = SessionRecord.createEntry();
+      entry.indexInfo = { baseKey: Buffer.alloc(33, 7), baseKeyType: 2, closed: -1, used: 1 };
+      const record = new SessionRecord();
+      record.setSession(entry);
+      record.closeSession(entry);
+      console.info('something else', 1);
+      expect(printed).toEqual([['something else', 1]]);
+    } finally {
+      restore?.();
+      restore = undefined;
+      console.info = original;
     }
   });
 

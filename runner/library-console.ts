@@ -45,3 +45,31 @@ export function routeConsoleTo(logger: Logger): () => void {
     for (const [m, original] of originals) console[m] = original;
   };
 }
+
+/** What libsignal prints on every session change (whole session records, keys included), and nothing else. */
+const LIBSIGNAL_CHATTER =
+  /^(Closing session:|Opening session:|Removing old closed session:|Closing open session in favor of incoming prekey bundle|Closing stale open session|Session already (closed|open)|Migrating session to:|Decrypted message with closed session\.)/;
+
+let chatterDropped: (() => void) | undefined;
+
+/**
+ * For processes other than the runner that run libsignal (the emulator's simulated phones and contacts,
+ * bare Baileys in benchmarks): drops libsignal's session chatter and lets every other console call through.
+ * Installed once per process; returns a function that puts the console back.
+ */
+export function dropLibsignalChatter(): () => void {
+  if (chatterDropped) return chatterDropped;
+  const methods = ['log', 'info', 'warn'] as const;
+  const originals = new Map(methods.map((m) => [m, console[m]] as const));
+  for (const [m, original] of originals) {
+    console[m] = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && LIBSIGNAL_CHATTER.test(args[0])) return;
+      original.apply(console, args);
+    };
+  }
+  chatterDropped = () => {
+    for (const [m, original] of originals) console[m] = original;
+    chatterDropped = undefined;
+  };
+  return chatterDropped;
+}

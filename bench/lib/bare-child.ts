@@ -5,6 +5,7 @@ import type { WASocket } from '@whiskeysockets/baileys';
 import { trustEmulatorRoot } from '../../runner/emulator/trust.js';
 import { closeCode, connectGateway, control, linkByQr, memoryAuth, waitForEvent, type MemoryAuth } from '../../runner/emulator/testing.js';
 import type { BareRequest } from './bare.js';
+import { dropLibsignalChatter } from '../../runner/library-console.js';
 import { serveIpc } from './ipc-child.js';
 
 const url = process.env.BENCH_EMULATOR_URL!;
@@ -17,6 +18,8 @@ const socketOpts = { markOnlineOnConnect: false };
 type Session = { phone: string; auth: MemoryAuth; sock: WASocket | undefined };
 const sessions: Session[] = [];
 
+// Like the runner, bare Baileys here does not print every session record libsignal closes (the runner logs them at debug).
+dropLibsignalChatter();
 serveIpc(handle);
 
 async function mapLimit<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { WebSocketServer } from 'ws';
+import { dropLibsignalChatter } from '../library-console.js';
 import { buildServerIdentity } from './certificates.js';
 import { makeControlApi } from './control-api.js';
 import { startMediaServer } from './media.js';
@@ -56,6 +57,8 @@ type Snapshot = { root: KeyPair; mediaCa?: MediaCa; network: ReturnType<Network[
 const SAVE_DEBOUNCE_MS = 200;
 
 export const startEmulator = async (opts: EmulatorOptions = {}): Promise<RunningEmulator> => {
+  // Its phones and contacts run libsignal, which prints every session record it closes or opens.
+  dropLibsignalChatter();
   const host = opts.host ?? '127.0.0.1';
   const net = new Network({ mediaStoreBytes: opts.mediaStoreBytes });
   const saved = opts.dataFile ? loadSnapshot<Snapshot>(opts.dataFile) : undefined;
