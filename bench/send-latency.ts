@@ -136,7 +136,7 @@ await runBench('send-latency', TIMEOUT_MS, async (ctx) => {
       apiReadReference: { path: 'GET /api/connections/:id (auth + one read over the Neon HTTP driver)', ms: readStats },
       workerdAssetReference: { path: 'GET / (a dashboard file served by Miniflare’s asset worker in workerd; none of our code)', ms: assetStats },
       loopbackHttpPing: { path: 'one HTTP request to a trivial Node server on loopback, same cadence', ms: pingStats },
-      apiHandlerServerTiming: { path: 'Server-Timing of send-message: db = its Postgres statement, runner = Scheduler → runner → WhatsApp ack → back', ms: handler },
+      apiHandlerServerTiming: { path: 'Server-Timing of send-message: db = its Postgres statement, runner = Scheduler → runner → WhatsApp ack → back, whatsapp = the runner\'s own part of that (Baileys and WhatsApp)', ms: handler },
       overheadP50Ms: overhead,
       overheadP50VsServerAckMs: overheadVsAck,
       // The issue's yardstick is "a bare sendMessage ack": the API answers once WhatsApp's server acked the

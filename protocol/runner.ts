@@ -218,6 +218,8 @@ export const RunnerToControl = z.discriminatedUnion('type', [
     ok: z.boolean(),
     result: CommandResult.optional(),
     error: z.object({ code: z.enum(commandErrorCodes), message: z.string() }).optional(),
+    /** How long the runner itself took, from the command's arrival to this reply (for Server-Timing; older runners omit it). */
+    elapsed_ms: z.number().nonnegative().optional(),
   }),
 ]);
 export type RunnerToControl = z.infer<typeof RunnerToControl>;

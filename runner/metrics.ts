@@ -1,5 +1,5 @@
 // Prometheus metrics of one runner process, in its own registry (tests can run several runners).
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type RunnerMetrics = ReturnType<typeof createMetrics>;
 
@@ -41,5 +41,12 @@ export const createMetrics = (opts: { defaultMetrics?: boolean } = {}) => {
       registers: [registry],
     }),
     linkUp: new Gauge({ name: 'runner_link_up', help: '1 while the control-plane link is up', registers: [registry] }),
+    commandSeconds: new Histogram({
+      name: 'runner_command_duration_seconds',
+      help: 'Commands from the control plane (send, pairing-code, logout, restart), from arrival to reply, by outcome (ok or the error code)',
+      labelNames: ['command', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
   };
 };

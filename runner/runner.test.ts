@@ -63,6 +63,8 @@ describe('runner against the emulator', () => {
     const messageId = `SB${randomBytes(8).toString('hex').toUpperCase()}`;
     const sent = await cp.command('runner-a', pk, { name: 'send', to: contact.phone, text: 'hello from the runner', message_id: messageId });
     expect(sent).toMatchObject({ ok: true, result: { provider_message_id: messageId } });
+    // The reply says how long the runner itself took (the control plane shows it as Server-Timing).
+    expect(sent.elapsed_ms).toBeGreaterThan(0);
     const again = await cp.command('runner-a', pk, { name: 'send', to: contact.phone, text: 'hello from the runner', message_id: messageId });
     expect(again.result).toEqual(sent.result);
     await eventually(async () => ((await api<InboxEntry[]>('GET', `/contacts/${contact.phone}/inbox`)).some(m => m.id === messageId) ? true : undefined));
@@ -102,6 +104,9 @@ describe('runner against the emulator', () => {
     expect(metrics).toMatch(/runner_number_lookups_total\{result="failed"\} 1/);
     expect(metrics).toMatch(/runner_number_lookups_total\{result="timed_out"\} 1/);
     expect(metrics).toMatch(/nodejs_eventloop_lag_seconds/);
+    expect(metrics).toMatch(/runner_command_duration_seconds_count\{command="send",outcome="ok"\} 4/);
+    expect(metrics).toMatch(/runner_command_duration_seconds_count\{command="send",outcome="invalid_recipient"\} 3/);
+    expect(metrics).toMatch(/runner_command_duration_seconds_count\{command="send",outcome="not_holding_lease"\} 1/);
 
     // Revoke: the runner closes, flushes, and only then says released.
     const released = await cp.revoke('runner-a', pk);

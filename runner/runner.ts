@@ -96,8 +96,15 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
           return s.grant(frame);
         case 'lease.revoke':
           return void s.revoke(frame);
-        case 'command':
-          return void s.command(frame).then(reply => link?.send(reply));
+        case 'command': {
+          const arrived = performance.now();
+          return void s.command(frame).then(reply => {
+            const seconds = (performance.now() - arrived) / 1000;
+            metrics.commandSeconds.observe({ command: frame.command.name, outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'internal') }, seconds);
+            // Its own share of the round trip, which the control plane shows beside the whole (Server-Timing).
+            link?.send({ ...reply, elapsed_ms: Math.round(seconds * 100_000) / 100 });
+          });
+        }
         case 'welcome':
           return;
       }

@@ -42,6 +42,8 @@ describe('WhatsApp sessions through runners', () => {
     const sent = await t.api.post('/api/send-message', body);
     expect(sent.status).toBe(200);
     expect(sent.body).toMatchObject({ status: 'sent', client_message_id: body.client_message_id });
+    // Where the time went: the database, the runner round trip, and the runner's own part within it.
+    expect(sent.headers.get('server-timing')).toMatch(/^db;dur=\d+, runner;dur=\d+, whatsapp;dur=[\d.]+;desc="runner and WhatsApp"$/);
     const pid = sent.body.provider_message_id;
     await eventually(async () => (await inbox(contact)).some((m) => m.id === pid && m.text === body.message), 'the contact to decrypt it');
     const again = await t.api.post('/api/send-message', body);

@@ -178,10 +178,16 @@ export const messageRoutes = newRouter()
           ? Number(c.env.MEDIA_SEND_TIMEOUT_MS) || DEFAULT_MEDIA_SEND_TIMEOUT_MS
           : Number(c.env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS,
       );
-      // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too).
+      // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too):
+      // the database, the whole runner round trip, and within it the runner's own part (WhatsApp included).
       c.header(
         'Server-Timing',
-        `db;dur=${dispatched - started - mediaMs}, ${media ? `media;dur=${mediaMs}, ` : ''}runner;dur=${Date.now() - dispatched}`,
+        [
+          `db;dur=${dispatched - started - mediaMs}`,
+          ...(media ? [`media;dur=${mediaMs}`] : []),
+          `runner;dur=${Date.now() - dispatched}`,
+          ...(outcome.runnerMs === undefined ? [] : [`whatsapp;dur=${outcome.runnerMs};desc="runner and WhatsApp"`]),
+        ].join(', '),
       );
       // After a timeout the runner may still be downloading the file: it is left to the bucket's lifecycle rule.
       if (outcome.ok || outcome.error.code !== 'timeout') discardMedia();

@@ -14,9 +14,13 @@ import { pickRunner } from './placement';
 import { Registry } from './registry';
 import type { LeaseRow } from './types';
 
-export type CommandOutcome =
+export type CommandOutcome = (
   | { ok: true; result: CommandResult }
-  | { ok: false; error: { code: string; message: string } };
+  | { ok: false; error: { code: string; message: string } }
+) & {
+  /** The runner's own share of the round trip, when it reported one. */
+  runnerMs?: number;
+};
 
 interface Attachment {
   runnerId: string;
@@ -120,10 +124,11 @@ export class Scheduler extends DurableObject<Env> {
         if (!pending) return;
         this.pending.delete(frame.request_id);
         clearTimeout(pending.timer);
+        const runnerMs = frame.elapsed_ms === undefined ? {} : { runnerMs: frame.elapsed_ms };
         pending.resolve(
           frame.ok
-            ? { ok: true, result: frame.result ?? {} }
-            : { ok: false, error: frame.error ?? { code: 'internal', message: 'the runner gave no reason' } },
+            ? { ok: true, result: frame.result ?? {}, ...runnerMs }
+            : { ok: false, error: frame.error ?? { code: 'internal', message: 'the runner gave no reason' }, ...runnerMs },
         );
         return;
       }
