@@ -158,6 +158,17 @@ describe('persisting runner events', () => {
     expect(await chatOf(c, group)).toMatchObject({ name: null, unreadCount: 1 });
   });
 
+  it('messages of the same second keep the order WhatsApp reported them in, and the last is the chat\'s last message', async () => {
+    const c = await newConnection();
+    // Provider ids sort against the order of arrival (they are random in WhatsApp).
+    await persistEvents(store, [upsert(c, { id: 'Z1', t: 7, text: 'first' }), upsert(c, { id: 'A2', t: 7, text: 'second' }), upsert(c, { id: 'M3', t: 7, text: 'third' })]);
+    expect((await messagesOf(c)).map((m) => m.text)).toEqual(['first', 'second', 'third']);
+    expect(await chatOf(c)).toMatchObject({ lastMessageText: 'third', unreadCount: 3 });
+    // And across batches: the next one of the same second takes over.
+    await persistEvents(store, [upsert(c, { id: 'B4', t: 7, text: 'fourth' })]);
+    expect(await chatOf(c)).toMatchObject({ lastMessageText: 'fourth', unreadCount: 4 });
+  });
+
   it('a group chat is named by its subject, and follows a rename; a message without one keeps the name', async () => {
     const c = await newConnection();
     const group = '120363000000000002@g.us';

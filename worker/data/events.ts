@@ -371,11 +371,15 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage, 'tenantId' | 'connectionPk' | 'connectionId'>[]> {
   // One row per (connection, provider id); a duplicate within the batch is the same fact, the last copy wins.
   // (Keyed by tenant too: a copy claimed under another tenant, dropped by the statements, never wins.)
-  const latest = new Map<string, { pk: string; tenantId: string; m: WireMessage }>();
-  for (const { connection_pk: pk, tenant_id: tenantId, event: e } of events) {
-    if (e.type === 'message.upsert') latest.set(`${pk} ${e.message.provider_message_id} ${tenantId}`, { pk, tenantId, m: e.message });
-  }
-  const upserts = [...latest].sort(([a], [b]) => byKey(a, b)).map(([, v]) => v);
+  const latest = new Map<string, Upsert & { seq: number }>();
+  events.forEach(({ connection_pk: pk, tenant_id: tenantId, event: e }, seq) => {
+    if (e.type === 'message.upsert') latest.set(`${pk} ${e.message.provider_message_id} ${tenantId}`, { pk, tenantId, m: e.message, seq });
+  });
+  // In the order the runner reported them, which is WhatsApp's: messages of the same second (WhatsApp's
+  // timestamps have no finer resolution) keep their order in ids, and so in chat history, and the last
+  // one becomes the chat's last message. (The batch holds its connections' locks, so no insert order can
+  // deadlock against another consumer.)
+  const upserts = [...latest.values()].sort((a, b) => a.seq - b.seq);
   const statements: SQL[] = [];
   for (let i = 0; i < upserts.length; i += CHUNK) {
     const chunk = upserts.slice(i, i + CHUNK);
