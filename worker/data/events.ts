@@ -371,7 +371,7 @@ const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage, 'tenantId' | 'connectionPk' | 'connectionId'>[]> {
   // One row per (connection, provider id); a duplicate within the batch is the same fact, the last copy wins.
   // (Keyed by tenant too: a copy claimed under another tenant, dropped by the statements, never wins.)
-  const latest = new Map<string, Upsert & { seq: number }>();
+  const latest = new Map<string, { pk: string; tenantId: string; m: WireMessage; seq: number }>();
   events.forEach(({ connection_pk: pk, tenant_id: tenantId, event: e }, seq) => {
     if (e.type === 'message.upsert') latest.set(`${pk} ${e.message.provider_message_id} ${tenantId}`, { pk, tenantId, m: e.message, seq });
   });
@@ -379,13 +379,27 @@ function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage
   // timestamps have no finer resolution) keep their order in ids, and so in chat history, and the last
   // one becomes the chat's last message. (The batch holds its connections' locks, so no insert order can
   // deadlock against another consumer.)
-  const upserts = [...latest.values()].sort((a, b) => a.seq - b.seq);
+  const upserts: Upsert[] = [...latest.values()]
+    .sort((a, b) => a.seq - b.seq)
+    .map(({ pk, tenantId, m }) => {
+      const content = cleanJson(m.content);
+      return {
+        pk,
+        tenantId,
+        m,
+        from: cleanNullable(m.from),
+        to: cleanNullable(m.to),
+        text: cleanNullable(m.text),
+        content,
+        contentJson: content === null ? null : JSON.stringify(content),
+      };
+    });
   const statements: SQL[] = [];
   for (let i = 0; i < upserts.length; i += CHUNK) {
     const chunk = upserts.slice(i, i + CHUNK);
     statements.push(insertMessages(chunk), fillMessages(chunk));
   }
-  const sourceOf = new Map(upserts.map(({ pk, tenantId, m }) => [`${pk} ${m.provider_message_id} ${tenantId}`, m]));
+  const sourceOf = new Map(upserts.map((u) => [`${u.pk} ${u.m.provider_message_id} ${u.tenantId}`, u]));
   return {
     statements,
     // Only the inserting statements answer rows (every other one).
@@ -395,15 +409,25 @@ function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<NewMessage
         .flat()
         .map((raw) => {
           const pk = String(raw.connection_pk);
-          const m = sourceOf.get(`${pk} ${String(raw.provider_message_id)} ${ref(pk).tenantId}`)!;
-          // Inserted from this batch: its text and content are the batch's, cleaned as they were stored.
-          const row = toMessageRow({ ...raw, text: cleanNullable(m.text), content: cleanJson(m.content) });
-          return { source: m.source, pushName: m.push_name, row };
+          const u = sourceOf.get(`${pk} ${String(raw.provider_message_id)} ${ref(pk).tenantId}`)!;
+          // Inserted from this batch: its text and content are the batch's, as they were stored.
+          const row = toMessageRow({ ...raw, text: u.text, content: u.content });
+          return { source: u.m.source, pushName: u.m.push_name, row };
         }),
   };
 }
 
-type Upsert = { pk: string; tenantId: string; m: WireMessage };
+/** A message to store, with the values Postgres gets (cleaned once, see cleanText). */
+interface Upsert {
+  pk: string;
+  tenantId: string;
+  m: WireMessage;
+  from: string | null;
+  to: string | null;
+  text: string | null;
+  content: unknown;
+  contentJson: string | null;
+}
 
 const ownedBy = (pk: SQL, tenant: SQL) => sql`exists (select 1 from ${connections} c where c.id = ${pk} and c.tenant_id = ${tenant})`;
 
@@ -418,10 +442,10 @@ const ownedBy = (pk: SQL, tenant: SQL) => sql`exists (select 1 from ${connection
 function insertMessages(chunk: Upsert[]): SQL {
   // An outbound message stored here was sent by another of the account's devices (or comes from history)
   // and reached WhatsApp: 'sent'.
-  const values = chunk.map(({ pk, tenantId, m }, ord) => sql`(${ord}::int, ${pk}::uuid, ${tenantId}::uuid, ${m.chat_id}::text,
-    ${m.direction}::text, ${cleanNullable(m.from)}::text, ${cleanNullable(m.to)}::text, ${m.type}::text, ${cleanNullable(m.text)}::text,
-    ${jsonParam(m.content)}::jsonb, ${m.provider_message_id}::text, ${m.direction === 'inbound' ? 'received' : 'sent'}::text,
-    ${m.timestamp}::timestamptz, ${m.source === 'live'}::boolean)`);
+  const values = chunk.map((u, ord) => sql`(${ord}::int, ${u.pk}::uuid, ${u.tenantId}::uuid, ${u.m.chat_id}::text,
+    ${u.m.direction}::text, ${u.from}::text, ${u.to}::text, ${u.m.type}::text, ${u.text}::text, ${u.contentJson}::jsonb,
+    ${u.m.provider_message_id}::text, ${u.m.direction === 'inbound' ? 'received' : 'sent'}::text,
+    ${u.m.timestamp}::timestamptz, ${u.m.source === 'live'}::boolean)`);
 
   const perChat = new Map<string, { pk: string; chatId: string; newest: WireMessage; name: string | null; nameAt: number }>();
   for (const { pk, m } of chunk) {
@@ -485,8 +509,8 @@ function insertMessages(chunk: Upsert[]): SQL {
 
 /** Fills what rows that existed before the chunk lack; the rows the chunk inserted lack nothing it has. */
 function fillMessages(chunk: Upsert[]): SQL {
-  const values = chunk.map(({ pk, tenantId, m }) => sql`(${pk}::uuid, ${tenantId}::uuid, ${m.provider_message_id}::text,
-    ${cleanNullable(m.from)}::text, ${cleanNullable(m.to)}::text, ${cleanNullable(m.text)}::text, ${jsonParam(m.content)}::jsonb)`);
+  const values = chunk.map((u) => sql`(${u.pk}::uuid, ${u.tenantId}::uuid, ${u.m.provider_message_id}::text,
+    ${u.from}::text, ${u.to}::text, ${u.text}::text, ${u.contentJson}::jsonb)`);
   return sql`
     update ${messages} as m set
       from_jid = coalesce(m.from_jid, v.from_jid), to_jid = coalesce(m.to_jid, v.to_jid),
@@ -501,12 +525,6 @@ function fillMessages(chunk: Upsert[]): SQL {
 /** A new row's columns but its text and content, which the batch has already (and which may be large). */
 const RETURNED_MESSAGE_COLUMNS =
   'id, connection_pk, chat_id, direction, from_jid, to_jid, type, client_message_id, provider_message_id, status, error, sent_at, created_at, updated_at';
-
-/** JSON for a jsonb parameter, cleaned of what Postgres refuses; null stays SQL null. */
-const jsonParam = (v: unknown): string | null => {
-  const cleaned = cleanJson(v);
-  return cleaned === null ? null : JSON.stringify(cleaned);
-};
 
 const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
