@@ -147,7 +147,9 @@ export const messageRoutes = newRouter()
       if (!connection) throw connectionNotFound(body.connection_id);
       // The file is not needed once the send has an outcome the runner will not retry (or never started).
       const discardMedia = () => {
-        if (stored) c.get('afterResponse')(() => c.env.MEDIA.delete(stored.key));
+        if (!stored) return;
+        const { key } = stored;
+        c.get('afterResponse')(() => c.env.MEDIA.delete(key));
       };
       // A retry of a request that already went out answers the first result and sends nothing.
       if (row && !isResendable(row.status)) {
