@@ -38,7 +38,44 @@ async function firstRun(databaseUrl: string): Promise<NewTenant | undefined> {
   }
 }
 
+let stack: Stack | undefined;
+/** When stopping began; a repeat within FORCE_AFTER_MS is the same stop (npm forwards the terminal's Ctrl-C too). */
+let stoppingSince = 0;
+const FORCE_AFTER_MS = 2000;
+
+/**
+ * Ctrl-C (SIGINT), a supervisor's SIGTERM (`timeout`, `docker stop`, systemd), a closed terminal (SIGHUP)
+ * and a parent that went away all stop everything: runners drain, the Worker stops, then Postgres. A second
+ * signal while stopping, or one during start-up, exits at once; the children are then signalled by their
+ * exit hooks (killGroupOnExit), so nothing is left holding the ports.
+ */
+async function shutdown(reason: string): Promise<void> {
+  if (stoppingSince && Date.now() - stoppingSince < FORCE_AFTER_MS) return;
+  if (stoppingSince || !stack) {
+    console.log(`\n${reason}: ${stack ? 'stopping at once' : 'stopping before start-up finished'}`);
+    process.exit(1);
+  }
+  stoppingSince = Date.now();
+  console.log(`\n${reason}: stopping… (again to force)`);
+  await stack.stop();
+  await writeFile(STACK_FILE, '{}').catch(() => {});
+  process.exit(0);
+}
+
+function stopWithParent(): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
+  // npm forwards SIGTERM to this process (the script execs it), but a parent killed outright forwards
+  // nothing: this process is then re-parented, which is checked for every second.
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    void shutdown('parent process exited');
+  }, 1000).unref();
+}
+
 async function main() {
+  stopWithParent();
   await mkdir(DATA, { recursive: true });
   if (!(await isPortFree(port))) {
     console.error(`Port ${port} is taken: is another \`npm run dev\` running? Set PORT to use another one.`);
@@ -46,7 +83,7 @@ async function main() {
   }
   console.log('Starting Switchboard…');
   let created: NewTenant | undefined;
-  const stack: Stack = await startStack({
+  stack = await startStack({
     dataDir: DATA,
     port,
     databaseUrl: process.env.DATABASE_URL,
@@ -95,19 +132,6 @@ ${
   }
   More tenants and keys: npm run admin -- help        Stop: Ctrl-C
 `);
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
-    await stack.stop();
-    await writeFile(STACK_FILE, '{}').catch(() => {});
-    process.exit(0);
-  };
-  // Runners drain and the Worker stops first, then Postgres (stack.stop does all, in that order).
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 main().catch((e) => {

@@ -14,11 +14,12 @@ export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolea
 }
 
 /**
- * Last resort for when this process exits without stopping the child (a crash, or a library calling
- * process.exit first): SIGKILL its group. Disarmed automatically when the child exits on its own.
+ * Last resort for when this process exits without stopping the child (a crash, a library calling
+ * process.exit first, a signal during start-up): signal its group, SIGKILL unless told otherwise (a
+ * database is better told to shut down fast). Disarmed automatically when the child exits on its own.
  */
-export function killGroupOnExit(child: ChildProcess): void {
-  const kill = () => void signalGroup(child, 'SIGKILL');
+export function killGroupOnExit(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
+  const kill = () => void signalGroup(child, signal);
   process.once('exit', kill);
   child.once('exit', () => process.off('exit', kill));
 }

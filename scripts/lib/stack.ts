@@ -51,9 +51,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let databaseUrl = opts.databaseUrl;
     if (!databaseUrl) {
       const port = opts.embeddedPostgresPort ?? (await freePort());
-      log(`starting embedded PostgreSQL on 127.0.0.1:${port} (data in ${path.join(opts.dataDir, 'postgres')})`);
-      const pg = await startEmbeddedPostgres(path.join(opts.dataDir, 'postgres'), port);
+      const pg = await startEmbeddedPostgres(path.join(opts.dataDir, 'postgres'), port, { log });
       stops.push(pg.stop);
+      log(`embedded PostgreSQL on 127.0.0.1:${port} (data in ${pg.dataDir})`);
       databaseUrl = pg.url;
     }
     await applyMigrations(databaseUrl);
