@@ -3,12 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chats, connections, messages, tenants } from '../../drizzle/schema';
-import type { QueuedEvent, RunnerEvent, WireMessage } from '../../protocol/runner';
-import { withDatabase, type NodeDb } from '../../scripts/lib/database';
-import { useFileDatabase } from '../../test/harness/file-database';
-import { eventsStore } from './db';
-import { HTTP_BATCH_MAX_BYTES, persistEvents, type EventsStore } from './events';
+import { chats, connections, messages, tenants } from '../../../drizzle/schema';
+import type { QueuedEvent, RunnerEvent, WireMessage } from '../../../protocol/runner';
+import { withDatabase, type NodeDb } from '../../../scripts/lib/database';
+import { useFileDatabase } from '../../../test/harness/file-database';
+import { eventsStore } from '../db';
+import { HTTP_BATCH_MAX_BYTES, persistEvents, type EventsStore } from '.';
 
 const fileDb = useFileDatabase('events');
 let db: NodeDb;
@@ -441,7 +441,7 @@ describe('the events queue consumer', () => {
   let retryDelaySeconds: (attempts: number) => number;
 
   beforeAll(async () => {
-    const path = '../queues/events';
+    const path = '../../queues/events';
     ({ consumeEvents, retryDelaySeconds } = await import(/* @vite-ignore */ path));
   });
 

@@ -1,0 +1,54 @@
+// What a stored batch changed: the seam for realtime fan-out and webhook deliveries. Replays report nothing.
+import type { connections, messages } from '../../../drizzle/schema';
+import type { WireMessage } from '../../../protocol/runner';
+
+export type MessageStatus = (typeof messages.$inferSelect)['status'];
+export type ConnectionStatus = (typeof connections.$inferSelect)['status'];
+export type MessageRow = typeof messages.$inferSelect;
+
+/** A message row this batch inserted (not one that already existed, e.g. from the send path). */
+export interface NewMessage {
+  tenantId: string;
+  connectionPk: string;
+  connectionId: string;
+  source: WireMessage['source'];
+  pushName: string | null;
+  row: MessageRow;
+}
+
+/** A message whose status moved forward. */
+export interface MessageStatusChange {
+  tenantId: string;
+  connectionPk: string;
+  connectionId: string;
+  messageId: number;
+  providerMessageId: string;
+  clientMessageId: string | null;
+  chatId: string;
+  direction: MessageRow['direction'];
+  status: MessageStatus;
+}
+
+/** A connection whose lifecycle state changed; the fields are the state after the batch. */
+export interface ConnectionChange {
+  tenantId: string;
+  connectionPk: string;
+  connectionId: string;
+  statusChanged: boolean;
+  qrChanged: boolean;
+  status: ConnectionStatus;
+  statusReason: string | null;
+  phoneNumber: string | null;
+  statusChangedAt: Date;
+  /** The QR waiting to be scanned, or null when there is none (cleared, or never set). */
+  qr: { raw: string; expiresAt: Date } | null;
+}
+
+/** What a batch changed: the seam for realtime fan-out and webhook jobs. Replays report nothing. */
+export interface PersistOutcome {
+  messages: NewMessage[];
+  statuses: MessageStatusChange[];
+  connections: ConnectionChange[];
+  /** Events dropped because their connection no longer exists (deleted) or is not the tenant's. */
+  ignored: number;
+}
