@@ -16,6 +16,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { connectionStatuses } from '../protocol/connections';
 import { messageStatuses } from '../protocol/messages';
+import { DEFAULT_WEBHOOK_EVENTS } from '../protocol/webhooks';
 import { webhookDeliveryStates } from '../protocol/webhook-logs';
 
 const messageDirections = ['inbound', 'outbound'] as const;
@@ -101,6 +102,13 @@ export const connections = pgTable(
     phoneNumber: text('phone_number'),
     webhookUrl: text('webhook_url'),
     webhookSecret: text('webhook_secret').notNull(),
+    /** The secret before the last rotation: deliveries are signed with both until it expires (24 h). */
+    previousWebhookSecret: text('previous_webhook_secret'),
+    previousWebhookSecretExpiresAt: timestamp('previous_webhook_secret_expires_at', { withTimezone: true }),
+    /** Event types the webhook receives (protocol/events.ts). */
+    webhookEvents: text('webhook_events').array().notNull().default(sql`'{${sql.raw(DEFAULT_WEBHOOK_EVENTS.join(','))}}'::text[]`),
+    /** The last delivery's sequence number: each delivery to this connection's webhook takes the next one. */
+    webhookSequence: bigint('webhook_sequence', { mode: 'number' }).notNull().default(0),
     /** The string the current QR encodes, and when WhatsApp stops accepting it. */
     qrRaw: text('qr_raw'),
     qrExpiresAt: timestamp('qr_expires_at', { withTimezone: true }),
@@ -178,6 +186,52 @@ export const messages = pgTable(
   ],
 );
 
+/**
+ * The webhook outbox: one row per (event, endpoint), written in the same transaction that stores the
+ * event, so nothing stored can miss its delivery. The `webhooks` queue carries only the row's id; the row
+ * is the truth (state, attempts, when the next one is due), and a sweep re-enqueues rows the queue lost.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: uuid('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    connectionPk: uuid('connection_pk')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    eventType: text('event_type').notNull(),
+    /** The fact delivered, unique per connection (e.g. `message.status:<message id>:read`): one delivery per fact. */
+    eventKey: text('event_key').notNull(),
+    /** The message a message event is about; its body is rendered from the stored row. */
+    messageId: bigint('message_id', { mode: 'number' }).references(() => messages.id, { onDelete: 'cascade' }),
+    /** What the body needs beyond the message row (push name, status, lifecycle fields). */
+    data: jsonb('data'),
+    sequence: bigint('sequence', { mode: 'number' }).notNull(),
+    /** The body as first sent: every retry signs and sends the same bytes. */
+    payload: text('payload'),
+    state: text('state', { enum: webhookDeliveryStates }).notNull().default('pending'),
+    /** Attempts in all (numbers the log rows), and since the last replay (picks the next delay). */
+    attempts: integer('attempts').notNull().default(0),
+    roundAttempts: integer('round_attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().default(nowMs),
+    /** An attempt in flight holds the row until then, so a duplicate queue message cannot send it twice at once. */
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_connection_event_key').on(t.connectionPk, t.eventKey),
+    index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} in ('pending', 'retrying')`),
+    index('webhook_deliveries_connection_recent_idx').on(t.connectionPk, t.createdAt),
+    index('webhook_deliveries_message_idx').on(t.messageId),
+  ],
+);
+
 /** One row per delivery attempt of one webhook event. */
 export const webhookLogs = pgTable(
   'webhook_logs',
@@ -189,6 +243,9 @@ export const webhookLogs = pgTable(
     connectionPk: uuid('connection_pk')
       .notNull()
       .references(() => connections.id, { onDelete: 'cascade' }),
+    /** The delivery this attempt belongs to (null for a `test` event, which has none). */
+    deliveryId: uuid('delivery_id').references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    /** The delivery's `webhook-id`. */
     eventId: text('event_id').notNull(),
     eventType: text('event_type').notNull(),
     url: text('url').notNull(),
@@ -203,5 +260,6 @@ export const webhookLogs = pgTable(
   (t) => [
     uniqueIndex('webhook_logs_event_attempt_key').on(t.eventId, t.attempt),
     index('webhook_logs_connection_recent_idx').on(t.connectionPk, t.createdAt, t.id),
+    index('webhook_logs_delivery_idx').on(t.deliveryId),
   ],
 );

@@ -1,5 +1,6 @@
 // REST shapes of connections (one linked WhatsApp account each), as in the seed contract, plus additions.
 import { z } from 'zod';
+import { WebhookEvents, webhookEventTypes } from './webhooks';
 
 export const connectionStatuses = ['disconnected', 'connecting', 'connected', 'logged_out', 'replaced'] as const;
 export const ConnectionStatus = z.enum(connectionStatuses).meta({
@@ -28,9 +29,12 @@ export const CreateConnectionBody = z
 export type CreateConnectionBody = z.infer<typeof CreateConnectionBody>;
 
 export const UpdateWebhookBody = z
-  .object({ webhook_url: WebhookUrl.nullable() })
+  .object({ webhook_url: WebhookUrl.nullable(), events: WebhookEvents.optional() })
   .strict()
-  .meta({ id: 'UpdateWebhookBody', description: '`null` removes the webhook.' });
+  .meta({
+    id: 'UpdateWebhookBody',
+    description: '`webhook_url: null` removes the webhook. `events` replaces the subscribed event types (unchanged when left out).',
+  });
 
 const timestamp = z.string().meta({ description: 'ISO 8601 time', example: '2026-11-25T10:00:00.000Z' });
 
@@ -46,6 +50,7 @@ export const Connection = z
     }),
     phone_number: z.string().nullable().meta({ example: '+923001234567' }),
     webhook_url: z.string().nullable(),
+    webhook_events: z.array(z.enum(webhookEventTypes)).meta({ description: 'Event types the webhook receives.', example: ['message.received'] }),
     status_changed_at: timestamp,
     created_at: timestamp,
     updated_at: timestamp,

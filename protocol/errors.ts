@@ -20,6 +20,8 @@ export const errorCodes = [
   'conflict',
   'payload_too_large',
   'invalid_webhook_url',
+  'webhook_not_configured',
+  'webhook_log_not_found',
   'invalid_recipient',
   'runner_unavailable',
   'runner_timeout',

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startEmulator } from '../../runner/emulator/index';
 import { startRunner } from './runner-process';
 import { ensureDashboardAssets } from './dashboard';
+import { startCronTicker } from './cron-ticker';
 import { applyMigrations } from './database';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startNeonProxy } from './neon-proxy';
@@ -39,6 +40,8 @@ export interface StackOptions {
   prebuilt?: boolean;
   /** Run a WhatsApp Web emulator and point the runners at it instead of WhatsApp. */
   sandbox?: { port: number; dataFile?: string };
+  /** How often the local cron ticker runs the Worker's scheduled handler (default: every minute, as the cron says). */
+  cronIntervalMs?: number;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -72,6 +75,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log: opts.log ? (l) => opts.log!(`[worker] ${l}`) : undefined,
     });
     stops.push(worker.stop);
+    const ticker = startCronTicker(worker.url, opts.cronIntervalMs ?? 60_000, (l) => log(`[cron] ${l}`));
+    stops.push(async () => ticker.stop());
 
     let emulator: Stack['emulator'];
     if (opts.sandbox) {

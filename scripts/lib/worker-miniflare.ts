@@ -37,6 +37,8 @@ export async function startMiniflareWorker(opts: MiniflareWorkerOptions): Promis
       port: opts.port,
       inspectorPort,
       unsafeInspectDurableObjects: true,
+      // The scheduled handler (cron) is reachable at /cdn-cgi/local/scheduled, for the local cron ticker.
+      unsafeTriggerHandlers: true,
       resourcePersistencePath: opts.persistTo,
       rootPath: path.dirname(opts.configPath),
       handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {

@@ -79,6 +79,8 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerProcess> {
     '--persist-to',
     opts.persistTo,
     '--show-interactive-dev-session=false',
+    // Serves /cdn-cgi/local/scheduled, through which the local cron ticker runs the scheduled handler.
+    '--test-scheduled',
     '--log-level',
     'warn',
   ];

@@ -22,6 +22,8 @@ declare module 'vitest' {
     emulatorMediaCaFile: string;
     /** Port on 127.0.0.1 that the Worker may fetch media from (the one private target it allows). */
     mediaServerPort: number;
+    /** Port on 127.0.0.1 a test may serve webhook endpoints on (allowed as a private target). */
+    webhookSinkPort: number;
     maxMediaBytes: number;
   }
 }
@@ -34,6 +36,13 @@ export const TEST_SCHEDULER_VARS = {
   RUNNER_HEARTBEAT_MS: '1000',
   SEND_TIMEOUT_MS: '4000',
   MEDIA_SEND_TIMEOUT_MS: '15000',
+};
+
+/** Webhook retries compressed to seconds (three retries, then dead), and the outbox sweep every second. */
+export const TEST_WEBHOOK_VARS = {
+  WEBHOOK_RETRY_SCHEDULE: '1,1,1',
+  WEBHOOK_SWEEP_LATE_SECONDS: '2',
+  WEBHOOK_TIMEOUT_MS: '3000',
 };
 
 /** Small enough that size limits are cheap to test, large enough for real images and documents. */
@@ -66,6 +75,7 @@ export default async function setup(project: TestProject) {
     const runnerToken = randomBytes(24).toString('base64url');
     // Media tests serve files from this loopback port; every other private target stays refused.
     const mediaServerPort = await freePort();
+    const webhookSinkPort = await freePort();
     const stack = await startStack({
       dataDir,
       port: await freePort(),
@@ -73,10 +83,12 @@ export default async function setup(project: TestProject) {
       vars: {
         MAX_BODY_BYTES: String(128 * 1024),
         MAX_MEDIA_BYTES: String(TEST_MAX_MEDIA_BYTES),
-        ALLOW_PRIVATE_WEBHOOK_TARGETS: `127.0.0.1:${mediaServerPort}`,
+        ALLOW_PRIVATE_WEBHOOK_TARGETS: `127.0.0.1:${mediaServerPort},127.0.0.1:${webhookSinkPort}`,
         RUNNER_TOKEN: runnerToken,
         ...TEST_SCHEDULER_VARS,
+        ...TEST_WEBHOOK_VARS,
       },
+      cronIntervalMs: 1000,
       prebuilt: true,
       log: (line) => {
         if (!quiet || /error|✘/i.test(line)) process.stderr.write(`${line}\n`);
@@ -91,6 +103,7 @@ export default async function setup(project: TestProject) {
     project.provide('emulatorRootPublicKey', emulator.rootPublicKey);
     project.provide('emulatorMediaCaFile', emulator.mediaCaFile!);
     project.provide('mediaServerPort', mediaServerPort);
+    project.provide('webhookSinkPort', webhookSinkPort);
     project.provide('maxMediaBytes', TEST_MAX_MEDIA_BYTES);
   } catch (e) {
     await teardown();

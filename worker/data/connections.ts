@@ -16,6 +16,7 @@ export function toConnection(row: ConnectionRow): Connection {
     status_reason: row.statusReason,
     phone_number: row.phoneNumber,
     webhook_url: row.webhookUrl,
+    webhook_events: row.webhookEvents as Connection['webhook_events'],
     status_changed_at: row.statusChangedAt.toISOString(),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
@@ -66,10 +67,30 @@ export async function listConnections(
     .limit(limit);
 }
 
-export async function setWebhookUrl(db: Db, tenantId: string, connectionId: string, webhookUrl: string | null) {
+/** Sets (or with null removes) the webhook URL and, when given, the subscribed event types. */
+export async function setWebhook(db: Db, tenantId: string, connectionId: string, webhookUrl: string | null, events?: string[]) {
   const [row] = await db
     .update(connections)
-    .set({ webhookUrl, updatedAt: nowMs })
+    .set({ webhookUrl, ...(events ? { webhookEvents: events } : {}), updatedAt: nowMs })
+    .where(and(eq(connections.tenantId, tenantId), eq(connections.connectionId, connectionId)))
+    .returning();
+  if (!row) throw connectionNotFound(connectionId);
+  return row;
+}
+
+/** How long deliveries are still signed with the secret a rotation replaced. */
+export const PREVIOUS_SECRET_GRACE_MS = 24 * 60 * 60 * 1000;
+
+/** A new webhook secret; the one it replaces stays valid (deliveries carry both signatures) for a day. */
+export async function rotateWebhookSecret(db: Db, tenantId: string, connectionId: string, secret: string): Promise<ConnectionRow> {
+  const [row] = await db
+    .update(connections)
+    .set({
+      previousWebhookSecret: connections.webhookSecret,
+      previousWebhookSecretExpiresAt: sql`${nowMs} + make_interval(secs => ${PREVIOUS_SECRET_GRACE_MS / 1000})`,
+      webhookSecret: secret,
+      updatedAt: nowMs,
+    })
     .where(and(eq(connections.tenantId, tenantId), eq(connections.connectionId, connectionId)))
     .returning();
   if (!row) throw connectionNotFound(connectionId);

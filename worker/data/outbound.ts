@@ -6,6 +6,8 @@ import { sha256Hex } from '../auth/credentials';
 import type { Db } from './db';
 import type { ConnectionRow } from './connections';
 import type { MessageRow } from './messages';
+import { messageRowFromJson } from './message-row';
+import { deliveryIdsColumn, deliveryIdsOf, outboxCtes } from './outbox';
 
 /** States from which a retry may (re)send: nothing is known to have reached WhatsApp. */
 export const RESENDABLE = ['pending', 'unknown', 'failed'] as const;
@@ -151,7 +153,36 @@ function opened(row: LookupRow, providerMessageId: string): OpenedOutbound {
   };
 }
 
-export async function markOutbound(db: Db, id: number, status: 'sent' | 'unknown' | 'failed', extra: { sentAt?: Date; error?: string } = {}) {
+/**
+ * The send went out (WhatsApp acknowledged it): the row becomes `sent` unless receipts moved it on already,
+ * and in the same statement its message.sent and message.status deliveries join the webhook outbox
+ * (data/outbox.ts). Whichever of this and the server-ack receipt moves the row first tells it; the other
+ * finds nothing to move. Answers the row when this moved it, and the deliveries made.
+ */
+export async function markSent(db: Db, id: number, sentAt?: Date): Promise<{ row?: MessageRow; tenantId?: string; deliveries: string[] }> {
+  const result = await db.execute<Record<string, unknown>>(sql`
+    with moved as (
+      update ${messages} m set status = 'sent', error = null, sent_at = coalesce(${sentAt?.toISOString() ?? null}::timestamptz, m.sent_at), updated_at = ${nowMs}
+      where m.id = ${id} and m.status in (${sql.join(RESENDABLE.map((s) => sql`${s}`), sql`, `)})
+      returning m.*
+    ),
+    deliverable as (
+      select c.tenant_id, m.connection_pk, e.event_type, e.event_type || ':' || m.id || e.suffix as event_key, m.id as message_id, e.data, e.ord
+      from moved m join ${connections} c on c.id = m.connection_pk
+      cross join (values ('message.sent', '', null::jsonb, 1), ('message.status', ':sent', jsonb_build_object('status', 'sent', 'at', now()::text), 2))
+        as e(event_type, suffix, data, ord)
+    )${outboxCtes()}
+    select to_jsonb(moved.*) as row, c.tenant_id, ${deliveryIdsColumn(sql`moved.id`)}
+    from moved join ${connections} c on c.id = moved.connection_pk`);
+  const r = result.rows[0];
+  return {
+    row: r ? messageRowFromJson(r.row as Record<string, unknown>) : undefined,
+    tenantId: r ? String(r.tenant_id) : undefined,
+    deliveries: deliveryIdsOf(result.rows),
+  };
+}
+
+export async function markOutbound(db: Db, id: number, status: 'unknown' | 'failed', extra: { sentAt?: Date; error?: string } = {}) {
   await db
     .update(messages)
     .set({ status, error: extra.error ?? null, ...(extra.sentAt ? { sentAt: extra.sentAt } : {}), updatedAt: nowMs })

@@ -6,7 +6,8 @@ const strict = parsePrivateTargetPolicy('');
 describe('webhook URL policy', () => {
   it.each([
     'https://api.example.com/webhook',
-    'http://hooks.example.org:8080/in?x=1',
+    'http://hooks.example.org/in?x=1',
+    'https://hooks.example.org:443/in',
     'https://8.8.8.8/hook',
     'https://[2606:4700::1111]/hook',
   ])('accepts public target %s', (url) => {
@@ -46,10 +47,30 @@ describe('webhook URL policy', () => {
     },
   );
 
+  it.each([
+    ['http://hooks.example.org:8080/in', /port 8080/],
+    ['https://hooks.example.org:5432/', /port 5432/],
+    ['https://user:secret@hooks.example.org/in', /credentials/],
+    ['https://token@hooks.example.org/in', /credentials/],
+  ])('refuses a public target on another port, or with credentials: %s', (url, reason) => {
+    const verdict = checkWebhookUrl(url, strict);
+    expect(verdict.ok).toBe(false);
+    expect(!verdict.ok && verdict.reason).toMatch(reason);
+  });
+
+  it('allows another port only where the operator listed that host:port', () => {
+    const listed = parsePrivateTargetPolicy('hooks.example.org:8443, sink.localhost');
+    expect(checkWebhookUrl('https://hooks.example.org:8443/in', listed).ok).toBe(true);
+    expect(checkWebhookUrl('https://hooks.example.org:8444/in', listed).ok).toBe(false);
+    // A host listed without a port keeps the standard ports.
+    expect(checkWebhookUrl('http://sink.localhost:8080/in', listed).ok).toBe(false);
+  });
+
   it('allows every private target when the operator sets ALLOW_PRIVATE_WEBHOOK_TARGETS=true', () => {
     const open = parsePrivateTargetPolicy('true');
     expect(checkWebhookUrl('http://127.0.0.1:9000/hook', open).ok).toBe(true);
     expect(checkWebhookUrl('http://169.254.169.254/', open).ok).toBe(true);
+    expect(checkWebhookUrl('http://user:pw@127.0.0.1:9000/hook', open).ok).toBe(true);
   });
 
   it('allows only the listed hosts when ALLOW_PRIVATE_WEBHOOK_TARGETS is a list', () => {

@@ -2,9 +2,14 @@
 // link-local or otherwise internal addresses (SSRF: e.g. cloud metadata at 169.254.169.254), unless the
 // operator allows them for local development with ALLOW_PRIVATE_WEBHOOK_TARGETS.
 //
+// Only ports 80 and 443, and no credentials in the URL, unless the policy allows them (a listed host:port,
+// or "true" for local development). Checked when a URL is configured and again before every delivery.
+//
 // Host names are checked as written; the WHATWG URL parser has already normalised numeric forms such as
 // http://2130706433/ or http://0x7f.1/ to 127.0.0.1. Names that merely resolve to a private address
-// cannot be checked without DNS here; in production Workers' fetch cannot reach private networks anyway.
+// cannot be checked without DNS here: Workers have no resolver API, and their fetch() never reaches
+// private networks, loopback or the metadata address (Cloudflare connects from its edge, where those do
+// not route to your infrastructure).
 
 export type WebhookUrlVerdict = { ok: true; url: string } | { ok: false; reason: string };
 
@@ -40,12 +45,14 @@ export function checkWebhookUrl(raw: string, policy: PrivateTargetPolicy): Webho
   }
   const host = url.hostname.toLowerCase().replace(/\.$/, '');
   if (!host) return { ok: false, reason: 'the URL has no host' };
-  if (isInternalHost(host)) {
-    const hostPort = `${url.hostname.toLowerCase()}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
-    if (!(policy.allowAll || policy.allowed.has(url.hostname.toLowerCase()) || policy.allowed.has(hostPort))) {
-      return { ok: false, reason: `${url.hostname} is a private, loopback or link-local address` };
-    }
+  const hostPort = `${url.hostname.toLowerCase()}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+  const listed = policy.allowed.has(hostPort);
+  if (isInternalHost(host) && !(policy.allowAll || listed || policy.allowed.has(url.hostname.toLowerCase()))) {
+    return { ok: false, reason: `${url.hostname} is a private, loopback or link-local address` };
   }
+  // Other ports reach other services of a host (admin panels, databases): only 80 and 443, unless allowed.
+  if (url.port && !(policy.allowAll || listed)) return { ok: false, reason: `port ${url.port} is not allowed; use 80 or 443` };
+  if ((url.username || url.password) && !policy.allowAll) return { ok: false, reason: 'URLs with credentials are not allowed' };
   return { ok: true, url: url.toString() };
 }
 

@@ -1,10 +1,14 @@
 // Consumer of the `events` queue: runner events (one QueuedEvent per message) are stored in Postgres in
 // one transaction per batch: over Neon's HTTP driver in one round trip, unless the batch holds lifecycle
-// events (data/events.ts). Nothing is acknowledged before it is stored: any failure (Postgres down, a
+// events (data/events/), with the webhook deliveries they make (data/outbox.ts), which then go on the
+// `webhooks` queue; realtime clients are told last. Nothing is acknowledged before it is stored: any failure (Postgres down, a
 // bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
 import { QueuedEvent } from '../../protocol/runner';
 import { eventsStore } from '../data/db';
 import { persistEvents, type PersistOutcome } from '../data/events';
+import { publicEventsOf } from '../data/events/public';
+import { publishRealtime } from '../hub/client';
+import { enqueueDeliveries } from '../webhooks/enqueue';
 import type { Env } from '../env';
 
 /** Retry delay: 5 s doubling per attempt, at most 5 minutes. */
@@ -38,6 +42,13 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
     batch.retryAll({ delaySeconds });
     return;
   }
+  // The deliveries are rows of the committed transaction already; putting them on the queue now is only
+  // for speed: if this fails (or the Worker dies here), the sweep enqueues them within a minute or two.
+  try {
+    await enqueueDeliveries(env, outcome.deliveries);
+  } catch (e) {
+    console.warn(JSON.stringify({ level: 'warn', msg: 'enqueueing webhook deliveries failed; the sweep will', count: outcome.deliveries.length, error: e instanceof Error ? e.message : String(e) }));
+  }
   batch.ackAll();
   try {
     await afterPersist(outcome, env, ctx);
@@ -47,8 +58,9 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
 }
 
 /**
- * What happens once a batch is stored and acknowledged. This is where realtime fan-out (Hub DO) and
- * webhook jobs (queue `webhooks`) hang off — nothing yet. Whatever goes here must not depend on the batch
- * being retried: enqueue durable work (e.g. a webhook job) rather than doing it inline.
+ * What happens once a batch is stored and acknowledged: realtime fan-out (best effort; see hub/client.ts).
+ * Webhook deliveries do not hang off this: they are rows of the batch's own transaction.
  */
-export async function afterPersist(_outcome: PersistOutcome, _env: Env, _ctx: ExecutionContext): Promise<void> {}
+export async function afterPersist(outcome: PersistOutcome, env: Env, _ctx: ExecutionContext): Promise<void> {
+  await publishRealtime(env, await publicEventsOf(outcome));
+}

@@ -7,7 +7,6 @@ import {
   CreatedConnection,
   DeletedConnection,
   QrResponse,
-  UpdateWebhookBody,
 } from '../../protocol/connections';
 import { Cursor, limitParam } from '../../protocol/pagination';
 import { newWebhookSecret } from '../auth/credentials';
@@ -18,7 +17,6 @@ import {
   type ConnectionRow,
   insertConnection,
   listConnections,
-  setWebhookUrl,
   toConnection,
 } from '../data/connections';
 import { decodeCursor, pageHeaders } from '../data/pagination';
@@ -33,7 +31,7 @@ import { schedulerOf } from '../scheduler/client';
 const tags = ['Connections'];
 const ConnectionParams = z.object({ connection_id: ConnectionId });
 
-function acceptWebhookUrl(env: Env, raw: string | null | undefined): string | null {
+export function acceptWebhookUrl(env: Env, raw: string | null | undefined): string | null {
   if (raw === null || raw === undefined) return null;
   const verdict = checkWebhookUrl(raw, parsePrivateTargetPolicy(env.ALLOW_PRIVATE_WEBHOOK_TARGETS));
   if (!verdict.ok) throw new ApiError(400, 'invalid_webhook_url', `webhook_url refused: ${verdict.reason}.`);
@@ -100,22 +98,6 @@ export const connectionRoutes = newRouter()
     async (c) => {
       const { connection_id } = c.req.valid('param');
       const row = await getConnection(c.get('db'), c.get('principal').tenantId, connection_id);
-      return c.json(toConnection(row), 200);
-    },
-  )
-  .openapi(
-    createRoute({
-      method: 'patch',
-      path: '/connections/{connection_id}/webhook',
-      tags,
-      summary: 'Set or remove the webhook URL',
-      request: { params: ConnectionParams, ...jsonBody(UpdateWebhookBody) },
-      responses: { 200: jsonContent(Connection, 'Updated.'), ...errorResponses(400, 401, 404, 413) },
-    }),
-    async (c) => {
-      const { connection_id } = c.req.valid('param');
-      const webhookUrl = acceptWebhookUrl(c.env, c.req.valid('json').webhook_url);
-      const row = await setWebhookUrl(c.get('db'), c.get('principal').tenantId, connection_id, webhookUrl);
       return c.json(toConnection(row), 200);
     },
   )

@@ -11,10 +11,14 @@ import { getConnection } from '../data/connections';
 import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
 import { storeMedia, type StoredMedia } from '../data/media-store';
-import { findOutbound, isResendable, markOutbound, moveOutboundChat, openOutbound, providerIdFor, type OpenedOutbound } from '../data/outbound';
+import { findOutbound, isResendable, markOutbound, markSent, moveOutboundChat, openOutbound, providerIdFor, type OpenedOutbound } from '../data/outbound';
 import { ApiError, connectionNotFound } from '../http/errors';
 import { invalidApiKey } from '../auth/middleware';
 import { runCommand } from '../scheduler/client';
+import { publishRealtime } from '../hub/client';
+import { enqueueDeliveries } from '../webhooks/enqueue';
+import type { Db } from '../data/db';
+import type { Env } from '../env';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import type { AppEnv } from '../http/context';
 import { acceptMediaUrl, fetchMedia, maxMediaBytes, mediaFromBase64 } from '../lib/media-source';
@@ -198,8 +202,8 @@ export const messageRoutes = newRouter()
         const registered = outcome.result.recipient_jid ? recipientJid(outcome.result.recipient_jid) : null;
         if (registered && registered !== jid) await moveOutboundChat(db, row.id, registered);
         const sentAt = outcome.result.timestamp ? new Date(outcome.result.timestamp) : undefined;
-        // Off the response path: the server-ack event moves the row to 'sent' as well if this write is lost.
-        c.get('afterResponse')(() => markOutbound(db, row.id, 'sent', { sentAt }));
+        // Off the response path: the server-ack event moves the row to 'sent' as well (and tells it) if this is lost.
+        c.get('afterResponse')(() => tellSent(c.env, db, row.id, body.connection_id, sentAt));
         return c.json(answer(row.providerMessageId), 200);
       }
       const { code, message } = outcome.error;
@@ -285,3 +289,23 @@ export const messageRoutes = newRouter()
       );
     },
   );
+
+/**
+ * A send WhatsApp acknowledged: the row becomes `sent`, its message.sent and message.status deliveries go on
+ * the webhook queue, and realtime clients hear `message-sent` and `message-status`.
+ */
+async function tellSent(env: Env, db: Db, messageId: number, connectionId: string, sentAt?: Date) {
+  const { row, tenantId, deliveries } = await markSent(db, messageId, sentAt);
+  await enqueueDeliveries(env, deliveries).catch((e) => console.warn(JSON.stringify({ level: 'warn', msg: 'enqueueing webhook deliveries failed; the sweep will', error: String(e) })));
+  if (!row || !tenantId) return;
+  const ids = { connectionId, chatId: row.chatId, clientMessageId: row.clientMessageId, providerMessageId: row.providerMessageId ?? '' };
+  await publishRealtime(env, [
+    {
+      tenantId,
+      events: [
+        { type: 'message.sent', ...ids, message: toMessage(row, connectionId) },
+        { type: 'message.status', ...ids, status: 'sent', at: row.updatedAt.toISOString() },
+      ],
+    },
+  ]);
+}

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chats, connections, messages, tenants } from '../../../drizzle/schema';
+import { chats, connections, messages, tenants, webhookDeliveries } from '../../../drizzle/schema';
 import type { QueuedEvent, RunnerEvent, WireMessage } from '../../../protocol/runner';
 import { withDatabase, type NodeDb } from '../../../scripts/lib/database';
 import { useFileDatabase } from '../../../test/harness/file-database';
@@ -101,7 +101,7 @@ describe('persisting runner events', () => {
     expect(before.chats[0]).toMatchObject({ unreadCount: 2, lastMessageText: 'reply', name: 'Alice' });
 
     const second = await persistEvents(store, batch);
-    expect(second).toEqual({ messages: [], statuses: [], connections: [], ignored: 0 });
+    expect(second).toEqual({ messages: [], statuses: [], connections: [], ignored: 0, deliveries: [] });
     expect(await snapshot()).toEqual(before); // updated_at included: nothing was touched
   });
 
@@ -400,7 +400,7 @@ describe('persisting runner events', () => {
     expect(rows.find((r) => r.chatId === '15550000009@s.whatsapp.net')).toMatchObject({ lastMessageText: 'text of B399', unreadCount: 30 });
     expect(ms).toBeLessThan(10_000);
     // And again: nothing new.
-    expect(await persistEvents(store, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 0 });
+    expect(await persistEvents(store, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 0, deliveries: [] });
     expect((await chatsOf(c)).reduce((n, r) => n + r.unreadCount, 0)).toBe(300);
   });
 
@@ -429,6 +429,78 @@ describe('persisting runner events', () => {
     const c = await newConnection();
     await persistEvents(store, [upsert(c, { id: 'NUL', t: 1, text: 'a\u0000b\ud800c', content: { conversation: 'x\u0000y\udc00' } })]);
     expect((await messagesOf(c))[0]).toMatchObject({ text: 'ab\ufffdc', content: { conversation: 'xy\ufffd' } });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The webhook outbox: deliveries are written by the same statements that store the events.
+
+describe('webhook deliveries in the outbox', () => {
+  const subscribe = async (c: Conn, events: string[]) =>
+    db.update(connections).set({ webhookUrl: 'https://hooks.example.com/in', webhookEvents: events }).where(eq(connections.id, c.pk));
+  const deliveriesOf = (c: Conn) => db.select().from(webhookDeliveries).where(eq(webhookDeliveries.connectionPk, c.pk)).orderBy(asc(webhookDeliveries.sequence));
+
+  it('a live inbound message makes one message.received delivery per subscribed connection, numbered in order; a replay makes none', async () => {
+    const c = await newConnection();
+    const quiet = await newConnection(c.tenantId); // no webhook
+    await subscribe(c, ['message.received']);
+    const batch = [
+      upsert(c, { id: 'W1', t: 1, push_name: 'Alice' }),
+      upsert(c, { id: 'W2', t: 2 }),
+      upsert(c, { id: 'H1', t: 0, source: 'history' }), // history is not news
+      upsert(c, { id: 'O1', t: 3, direction: 'outbound', from: null }), // not subscribed: message.sent
+      upsert(quiet, { id: 'Q1', t: 1 }),
+    ];
+    const out = await persistEvents(store, batch);
+    const rows = await deliveriesOf(c);
+    expect(rows.map((r) => [r.eventType, r.sequence, r.state])).toEqual([
+      ['message.received', 1, 'pending'],
+      ['message.received', 2, 'pending'],
+    ]);
+    expect(rows[0]!.data).toEqual({ push_name: 'Alice' });
+    expect(out.deliveries.sort()).toEqual(rows.map((r) => r.id).sort());
+    expect(await deliveriesOf(quiet)).toEqual([]);
+    expect((await connectionOf(c)).webhookSequence).toBe(2);
+
+    expect((await persistEvents(store, batch)).deliveries).toEqual([]);
+    expect(await deliveriesOf(c)).toHaveLength(2);
+    // The next delivery continues the count.
+    await persistEvents(store, [upsert(c, { id: 'W3', t: 4 })]);
+    expect((await deliveriesOf(c)).map((r) => r.sequence)).toEqual([1, 2, 3]);
+  });
+
+  it('receipts make message.status deliveries, and the first that shows the message reached WhatsApp also message.sent', async () => {
+    const c = await newConnection();
+    await subscribe(c, ['message.sent', 'message.status']);
+    await db.insert(messages).values({ connectionPk: c.pk, chatId: '15550001111@s.whatsapp.net', direction: 'outbound', providerMessageId: 'S1', status: 'pending', clientMessageId: 'mine-1' });
+    // Over a session too (a lifecycle event in the batch): the same statements, the same deliveries.
+    await persistEvents(store, [receipt(c, 'S1', 'delivered', 10), lifecycle(c, 0, 'connected')]);
+    await persistEvents(store, [receipt(c, 'S1', 'read', 11)]);
+    await persistEvents(store, [receipt(c, 'S1', 'read', 11), receipt(c, 'S1', 'delivered', 12)]); // nothing moves
+    const rows = await deliveriesOf(c);
+    expect(rows.map((r) => [r.eventType, (r.data as { status?: string } | null)?.status ?? null])).toEqual([
+      ['message.sent', null],
+      ['message.status', 'delivered'],
+      ['message.status', 'read'],
+    ]);
+    expect(rows.map((r) => r.sequence)).toEqual([1, 2, 3]);
+  });
+
+  it('lifecycle changes make connection.status and qr.updated deliveries when subscribed', async () => {
+    const c = await newConnection();
+    await subscribe(c, ['connection.status', 'qr.updated']);
+    const shown = await persistEvents(store, [qr(c, 1, 'QR-ONE')]);
+    const linked = await persistEvents(store, [lifecycle(c, 2, 'connected', { phone_number: '+15550009999' })]);
+    const rows = await deliveriesOf(c);
+    // The QR made the connection `connecting` (a status change of its own), then it connected.
+    expect(rows.map((r) => r.eventType)).toEqual(['connection.status', 'qr.updated', 'connection.status']);
+    expect(rows[0]!.data).toMatchObject({ status: 'connecting' });
+    expect(rows[1]!.data).toMatchObject({ qr_raw: 'QR-ONE' });
+    expect(rows[2]!.data).toMatchObject({ status: 'connected', phone_number: '+15550009999' });
+    expect([...shown.deliveries, ...linked.deliveries]).toHaveLength(3);
+    // A QR superseded within its own batch is never told.
+    await persistEvents(store, [qr(c, 3, 'QR-TWO'), lifecycle(c, 4, 'disconnected', { reason: 'qr_timeout' })]);
+    expect((await deliveriesOf(c)).filter((r) => r.eventType === 'qr.updated')).toHaveLength(1);
   });
 });
 

@@ -19,6 +19,7 @@
 import { sql } from 'drizzle-orm';
 import { connections } from '../../../drizzle/schema';
 import type { QueuedEvent } from '../../../protocol/runner';
+import { deliveryIdsOf } from '../outbox';
 import { persistLifecycle } from './lifecycle';
 import { messageStatements } from './messages';
 import type { MessageStatusChange, PersistOutcome } from './outcome';
@@ -44,18 +45,19 @@ export const HTTP_BATCH_MAX_BYTES = 1024 * 1024;
  * leaves the database as after the first time, and the second outcome is empty.
  */
 export async function persistEvents(store: EventsStore, events: readonly QueuedEvent[]): Promise<PersistOutcome> {
-  const outcome: PersistOutcome = { messages: [], statuses: [], connections: [], ignored: 0 };
+  const outcome: PersistOutcome = { messages: [], statuses: [], connections: [], ignored: 0, deliveries: [] };
   if (events.length === 0) return outcome;
   if (events.some(isLifecycle) || JSON.stringify(events).length > HTTP_BATCH_MAX_BYTES) {
     return store.interactive(async (tx) => {
       const owners = await ownersOf(tx, events);
       const { accepted, ignored, ref } = owned(events, owners);
       outcome.ignored = ignored;
-      outcome.connections = await persistLifecycle(tx, accepted, owners);
+      const lifecycle = await persistLifecycle(tx, accepted, owners);
+      outcome.connections = lifecycle.changes;
       const plan = writePlan(accepted);
       const results: Row[][] = [];
       for (const s of plan.statements) results.push(((await tx.execute(s)) as unknown as { rows: Row[] }).rows);
-      return { ...outcome, ...plan.read(results, ref) };
+      return { ...outcome, ...plan.read(results, ref), deliveries: [...lifecycle.deliveries, ...deliveryIdsOf(results.flat())] };
     });
   }
   // No lifecycle: one round trip. The first statement locks the batch's connections, as above; the writes
@@ -69,7 +71,7 @@ export async function persistEvents(store: EventsStore, events: readonly QueuedE
     locked!.map((r) => [String(r.id), { tenantId: String(r.tenant_id), connectionPk: String(r.id), connectionId: String(r.connection_id) }]),
   );
   const ignored = events.filter((e) => refs.get(e.connection_pk)?.tenantId !== e.tenant_id).length;
-  return { ...outcome, ...plan.read(results, (pk) => refs.get(pk)!), ignored };
+  return { ...outcome, ...plan.read(results, (pk) => refs.get(pk)!), ignored, deliveries: deliveryIdsOf(results.flat()) };
 }
 
 /** The batch's messages (with their chats), then its receipts: a receipt may be for a message of the same batch. */
@@ -94,4 +96,5 @@ const statusChange = (ref: Ref, r: StatusRow): MessageStatusChange => ({
   chatId: r.chatId,
   direction: r.direction,
   status: r.status,
+  previousStatus: r.previousStatus,
 });

@@ -4,6 +4,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { connections, nowMs } from '../../../drizzle/schema';
 import type { QueuedEvent, RunnerEvent } from '../../../protocol/runner';
 import type { ConnectionChange, ConnectionStatus } from './outcome';
+import { outboxCtes } from '../outbox';
 import { toMs, type Tx } from './store';
 
 type LifecycleEvent = Extract<RunnerEvent, { type: 'connection.status' | 'qr' }>;
@@ -77,7 +78,7 @@ export async function persistLifecycle(
   tx: Tx,
   events: readonly QueuedEvent[],
   byPk: Map<string, LifecycleState & { id: string; tenantId: string; connectionId: string }>,
-): Promise<ConnectionChange[]> {
+): Promise<{ changes: ConnectionChange[]; deliveries: string[] }> {
   const perConnection = new Map<string, { e: LifecycleEvent; i: number }[]>();
   events.forEach(({ connection_pk: pk, event: e }, i) => {
     if (e.type !== 'connection.status' && e.type !== 'qr') return;
@@ -120,7 +121,7 @@ export async function persistLifecycle(
       });
     }
   }
-  if (rows.length === 0) return changes;
+  if (rows.length === 0) return { changes, deliveries: [] };
   // The rows are locked by this transaction and the new state was computed from what the lock guards,
   // so writing the whole lifecycle state back overwrites nothing anyone else wrote.
   await tx.execute(sql`
@@ -131,7 +132,30 @@ export async function persistLifecycle(
     from (values ${sql.join(rows, sql`, `)})
       as v(id, status, status_reason, phone_number, status_changed_at, linked_at, qr_raw, qr_expires_at, start_requested_at)
     where c.id = v.id`);
-  return changes;
+  return { changes, deliveries: await writeDeliveries(tx, changes) };
+}
+
+/** connection.status and qr.updated deliveries for the changes, in the outbox (worker/data/outbox.ts). */
+async function writeDeliveries(tx: Tx, changes: ConnectionChange[]): Promise<string[]> {
+  const rows: SQL[] = [];
+  const row = (c: ConnectionChange, type: string, key: string, data: Record<string, unknown>) =>
+    sql`(${c.tenantId}::uuid, ${c.connectionPk}::uuid, ${type}::text, ${`${type}:${key}`}::text, null::bigint, ${JSON.stringify(data)}::jsonb, ${rows.length + 1}::int)`;
+  for (const c of changes) {
+    const at = c.statusChangedAt.toISOString();
+    if (c.statusChanged) {
+      rows.push(row(c, 'connection.status', `${at}:${c.status}:${c.statusReason ?? ''}`, { status: c.status, status_reason: c.statusReason, phone_number: c.phoneNumber, at }));
+    }
+    if (c.qrChanged && c.qr) {
+      const expiresAt = c.qr.expiresAt.toISOString();
+      rows.push(row(c, 'qr.updated', expiresAt, { qr_raw: c.qr.raw, expires_at: expiresAt, at: new Date().toISOString() }));
+    }
+  }
+  if (rows.length === 0) return [];
+  const result = await tx.execute(sql`
+    with deliverable (tenant_id, connection_pk, event_type, event_key, message_id, data, ord) as (values ${sql.join(rows, sql`, `)})
+    ${outboxCtes()}
+    select id as delivery_ids from queued`);
+  return (result as unknown as { rows: { delivery_ids: string }[] }).rows.map((r) => String(r.delivery_ids));
 }
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);

@@ -3,6 +3,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { chats, messages, nowMs } from '../../../drizzle/schema';
 import type { QueuedEvent, WireMessage } from '../../../protocol/runner';
 import type { MessageRow, MessageStatus, NewMessage } from './outcome';
+import { deliveryIdsColumn, outboxCtes } from '../outbox';
 import { byKey, CHUNK, ownedBy, toMs, type Plan, type Row } from './store';
 
 /** Postgres text refuses NUL, and jsonb refuses unpaired surrogates; a poison message must not block the queue forever. */
@@ -100,7 +101,7 @@ function insertMessages(chunk: Upsert[]): SQL {
   const values = chunk.map((u, ord) => sql`(${ord}::int, ${u.pk}::uuid, ${u.tenantId}::uuid, ${u.m.chat_id}::text,
     ${u.m.direction}::text, ${u.from}::text, ${u.to}::text, ${u.m.type}::text, ${u.text}::text, ${u.contentJson}::jsonb,
     ${u.m.provider_message_id}::text, ${u.m.direction === 'inbound' ? 'received' : 'sent'}::text,
-    ${u.m.timestamp}::timestamptz, ${u.m.source === 'live'}::boolean)`);
+    ${u.m.timestamp}::timestamptz, ${u.m.source === 'live'}::boolean, ${cleanNullable(u.m.push_name)}::text)`);
 
   const perChat = new Map<string, { pk: string; chatId: string; newest: WireMessage; name: string | null; nameAt: number }>();
   for (const { pk, m } of chunk) {
@@ -124,7 +125,7 @@ function insertMessages(chunk: Upsert[]): SQL {
   // only follows batches that are not older than what is stored, so a replayed old batch cannot revert it.
   const newer = sql`excluded.last_message_at >= chats.last_message_at`;
   return sql`
-    with v (ord, connection_pk, tenant_id, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at, live)
+    with v (ord, connection_pk, tenant_id, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at, live, push_name)
       as (values ${sql.join(values, sql`, `)}),
     owned as (select * from v where ${ownedBy(sql`v.connection_pk`, sql`v.tenant_id`)}),
     inserted as (
@@ -158,8 +159,18 @@ function insertMessages(chunk: Upsert[]): SQL {
         or (excluded.last_message_at = chats.last_message_at and excluded.last_message_text is distinct from chats.last_message_text)
         or (${newer} and excluded.name is not null and excluded.name is distinct from chats.name)
       returning 1
-    )
-    select * from inserted`;
+    ),
+    -- Live messages are told by webhook: what arrived (message.received), and what the account sent from
+    -- another device (message.sent; a send through the API is told when it reaches WhatsApp, see receipts).
+    deliverable as (
+      select o.tenant_id, i.connection_pk, e.event_type, e.event_type || ':' || i.id as event_key, i.id as message_id,
+             case when o.push_name is null then null else jsonb_build_object('push_name', o.push_name) end as data, o.ord
+      from inserted i
+      join owned o on o.connection_pk = i.connection_pk and o.provider_message_id = i.provider_message_id
+      cross join lateral (select case when i.direction = 'inbound' then 'message.received' else 'message.sent' end as event_type) e
+      where o.live
+    )${outboxCtes()}
+    select i.*, ${deliveryIdsColumn(sql`i.id`)} from inserted i`;
 }
 
 /** Fills what rows that existed before the chunk lack; the rows the chunk inserted lack nothing it has. */

@@ -27,6 +27,8 @@ export interface MessageStatusChange {
   chatId: string;
   direction: MessageRow['direction'];
   status: MessageStatus;
+  /** The status before this batch moved it. */
+  previousStatus: MessageStatus;
 }
 
 /** A connection whose lifecycle state changed; the fields are the state after the batch. */
@@ -51,4 +53,6 @@ export interface PersistOutcome {
   connections: ConnectionChange[];
   /** Events dropped because their connection no longer exists (deleted) or is not the tenant's. */
   ignored: number;
+  /** Webhook deliveries the batch wrote to the outbox (worker/data/outbox.ts), to be put on the `webhooks` queue. */
+  deliveries: string[];
 }
