@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { connections, messages, nowMs, webhookDeliveries, webhookLogs } from '../../drizzle/schema';
 import type { Db } from './db';
 import type { MessageRow } from './events';
-import { messageRowFromJson } from './message-row';
+import { toMessageRow } from './message-row';
 
 type DeliveryState = (typeof webhookDeliveries.$inferSelect)['state'];
 
@@ -70,7 +70,7 @@ export async function claimDelivery(db: Db, id: string): Promise<ClaimedDelivery
     roundAttempt: Number(r.round_attempts),
     webhookUrl: (r.webhook_url as string | null) ?? null,
     secrets: [String(r.webhook_secret), ...(r.previous_secret ? [String(r.previous_secret)] : [])],
-    message: r.message ? messageRowFromJson(r.message as Record<string, unknown>) : null,
+    message: r.message ? toMessageRow(r.message as Record<string, unknown>) : null,
   };
 }
 

@@ -1,11 +1,10 @@
-// A messages row from the JSON Postgres makes of it (`to_jsonb(m.*)`: snake_case keys, times as text), in
-// the shape drizzle gives; for statements that return whole rows through a CTE.
+// A messages row from what a hand-written statement answers (snake_case columns as the driver parses them,
+// or `to_jsonb(m.*)` with times as text), in the shape drizzle gives (dates as Date, ids as numbers).
 import type { MessageRow } from './events';
 
 const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
 
-/** A messages row as `to_jsonb` gives it (snake_case keys, times as text). */
-export function messageRowFromJson(j: Record<string, unknown>): MessageRow {
+export function toMessageRow(j: Record<string, unknown>): MessageRow {
   return {
     id: Number(j.id),
     connectionPk: String(j.connection_pk),

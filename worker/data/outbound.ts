@@ -6,7 +6,7 @@ import { sha256Hex } from '../auth/credentials';
 import type { Db } from './db';
 import type { ConnectionRow } from './connections';
 import type { MessageRow } from './messages';
-import { messageRowFromJson } from './message-row';
+import { toMessageRow } from './message-row';
 import { deliveryIdsColumn, deliveryIdsOf, outboxCtes } from './outbox';
 
 /** States from which a retry may (re)send: nothing is known to have reached WhatsApp. */
@@ -176,7 +176,7 @@ export async function markSent(db: Db, id: number, sentAt?: Date): Promise<{ row
     from moved join ${connections} c on c.id = moved.connection_pk`);
   const r = result.rows[0];
   return {
-    row: r ? messageRowFromJson(r.row as Record<string, unknown>) : undefined,
+    row: r ? toMessageRow(r.row as Record<string, unknown>) : undefined,
     tenantId: r ? String(r.tenant_id) : undefined,
     deliveries: deliveryIdsOf(result.rows),
   };

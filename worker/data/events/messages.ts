@@ -2,9 +2,10 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { chats, messages, nowMs } from '../../../drizzle/schema';
 import type { QueuedEvent, WireMessage } from '../../../protocol/runner';
-import type { MessageRow, MessageStatus, NewMessage } from './outcome';
+import type { NewMessage } from './outcome';
+import { toMessageRow } from '../message-row';
 import { deliveryIdsColumn, outboxCtes } from '../outbox';
-import { byKey, CHUNK, ownedBy, toMs, type Plan, type Row } from './store';
+import { byKey, CHUNK, ownedBy, toMs, type Plan } from './store';
 
 /** Postgres text refuses NUL, and jsonb refuses unpaired surrogates; a poison message must not block the queue forever. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
@@ -192,26 +193,3 @@ function fillMessages(chunk: Upsert[]): SQL {
 const RETURNED_MESSAGE_COLUMNS =
   'id, connection_pk, chat_id, direction, from_jid, to_jid, type, client_message_id, provider_message_id, status, error, sent_at, created_at, updated_at';
 
-const asDate = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(String(v)));
-
-/** A messages row as the drivers answer it, in the shape drizzle gives (dates as Date, ids as numbers). */
-function toMessageRow(r: Row): MessageRow {
-  return {
-    id: Number(r.id),
-    connectionPk: String(r.connection_pk),
-    chatId: String(r.chat_id),
-    direction: r.direction as MessageRow['direction'],
-    fromJid: (r.from_jid as string | null) ?? null,
-    toJid: (r.to_jid as string | null) ?? null,
-    type: String(r.type),
-    text: (r.text as string | null) ?? null,
-    content: r.content ?? null,
-    clientMessageId: (r.client_message_id as string | null) ?? null,
-    providerMessageId: (r.provider_message_id as string | null) ?? null,
-    status: r.status as MessageStatus,
-    error: (r.error as string | null) ?? null,
-    sentAt: asDate(r.sent_at)!,
-    createdAt: asDate(r.created_at)!,
-    updatedAt: asDate(r.updated_at)!,
-  };
-}
