@@ -67,6 +67,50 @@ export const MessageReceivedWebhook = z
   })
   .meta({ id: 'MessageReceivedWebhook', description: 'Body of a `message.received` delivery: the seed\'s fields at the top level, the stored message in `data`.' });
 
+export const MessageSentWebhook = z
+  .object({
+    ...envelope,
+    to: z.string().nullable(),
+    message: z.string().nullable(),
+    provider_message_id: z.string(),
+    client_message_id: z.string().nullable(),
+    chat_id: z.string(),
+    message_type: z.string().nullable(),
+    is_group: z.boolean(),
+    data: Message.nullable(),
+  })
+  .meta({ id: 'MessageSentWebhook', description: 'A message reached WhatsApp (sent through the API, or from another device of the account).' });
+
+export const MessageStatusWebhook = z
+  .object({
+    ...envelope,
+    provider_message_id: z.string(),
+    client_message_id: z.string().nullable(),
+    chat_id: z.string(),
+    status: z.enum(['sent', 'delivered', 'read', 'played', 'failed']),
+  })
+  .meta({ id: 'MessageStatusWebhook', description: "An outbound message's status moved forward." });
+
+export const ConnectionStatusWebhook = z
+  .object({ ...envelope, status: z.string(), status_reason: z.string().nullable(), phone_number: z.string().nullable() })
+  .meta({ id: 'ConnectionStatusWebhook' });
+
+export const QrUpdatedWebhook = z
+  .object({ ...envelope, qr: z.string().meta({ description: 'PNG data URL.' }), qr_raw: z.string(), expires_at: z.string() })
+  .meta({ id: 'QrUpdatedWebhook' });
+
+export const TestWebhook = z.object({ ...envelope, message: z.string() }).meta({ id: 'TestWebhook' });
+
+/** Each webhook event's body, for the OpenAPI document's `webhooks`. */
+export const webhookBodies = {
+  'message.received': MessageReceivedWebhook,
+  'message.sent': MessageSentWebhook,
+  'message.status': MessageStatusWebhook,
+  'connection.status': ConnectionStatusWebhook,
+  'qr.updated': QrUpdatedWebhook,
+  test: TestWebhook,
+} as const;
+
 export function toWebhookBody(e: PublicEvent, stamp: DeliveryStamp): Record<string, unknown> {
   const head = { event: e.type, event_id: stamp.eventId, connection_id: e.connectionId, sequence: stamp.sequence };
   switch (e.type) {

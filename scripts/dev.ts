@@ -15,6 +15,7 @@ const CREDENTIALS_FILE = path.join(DATA, 'first-run-credentials.json');
 const STACK_FILE = path.join(DATA, 'stack.json');
 const port = Number(process.env.PORT ?? 5000);
 const sandbox = ['1', 'true', 'yes'].includes((process.env.SANDBOX ?? '').toLowerCase());
+const allowPrivateTargets = process.env.ALLOW_PRIVATE_WEBHOOK_TARGETS ?? 'true';
 
 async function firstRun(databaseUrl: string): Promise<NewTenant | undefined> {
   const db = openDb(databaseUrl);
@@ -89,7 +90,8 @@ async function main() {
     databaseUrl: process.env.DATABASE_URL,
     embeddedPostgresPort: Number(process.env.EMBEDDED_PG_PORT ?? 5433),
     vars: {
-      ALLOW_PRIVATE_WEBHOOK_TARGETS: process.env.ALLOW_PRIVATE_WEBHOOK_TARGETS ?? '',
+      // A local stack's webhooks usually go to a server on this machine; production refuses that by default.
+      ALLOW_PRIVATE_WEBHOOK_TARGETS: allowPrivateTargets,
       // The runners dial 127.0.0.1; media links must be under that origin even when the API is called as localhost.
       CONTROL_PLANE_URL: `http://127.0.0.1:${port}`,
       ...(process.env.MAX_MEDIA_BYTES ? { MAX_MEDIA_BYTES: process.env.MAX_MEDIA_BYTES } : {}),
@@ -130,6 +132,8 @@ ${
       : `  Runners connect to WhatsApp: scan the QR from get-qr with your phone (SANDBOX=1 uses an emulated phone instead).
 `
   }
+  Webhooks: signed (Standard Webhooks), retried, logged; docs/webhooks.md.${allowPrivateTargets === 'true' ? `
+    Local targets such as http://127.0.0.1:9000/hook are allowed here (ALLOW_PRIVATE_WEBHOOK_TARGETS=true, dev only).` : ''}
   More tenants and keys: npm run admin -- help        Stop: Ctrl-C
 `);
 }

@@ -18,6 +18,19 @@ const socketOpts = { markOnlineOnConnect: false };
 type Session = { phone: string; auth: MemoryAuth; sock: WASocket | undefined };
 const sessions: Session[] = [];
 
+/** What bare Baileys received live, for the inbound benchmark: each text with its arrival time. */
+const received: { text: string; at: number }[] = [];
+function recordReceived(sock: WASocket) {
+  sock.ev.on('messages.upsert', ({ messages, type }) => {
+    if (type !== 'notify') return;
+    const at = Date.now();
+    for (const m of messages) {
+      const text = m.message?.conversation ?? m.message?.extendedTextMessage?.text;
+      if (!m.key.fromMe && text) received.push({ text, at });
+    }
+  });
+}
+
 // Like the runner, bare Baileys here does not print every session record libsignal closes (the runner logs them at debug).
 dropLibsignalChatter();
 serveIpc(handle);
@@ -53,6 +66,7 @@ async function handle(msg: BareRequest): Promise<unknown> {
               const { phone } = await control<{ phone: string }>(controlUrl, 'POST', '/accounts', { name: 'Bare bench' });
               const auth = memoryAuth();
               const { sock } = await linkByQr(emulator, phone, auth, socketOpts);
+              recordReceived(sock);
               sessions.push({ phone, auth, sock });
               return;
             } catch (e) {
@@ -104,6 +118,10 @@ async function handle(msg: BareRequest): Promise<unknown> {
       });
       return { opened: sessions.filter((s) => s.sock).length, failures, ms: performance.now() - start };
     }
+    case 'phones':
+      return sessions.map((s) => s.phone);
+    case 'take-received':
+      return received.splice(0);
     case 'close': {
       for (const s of sessions) s.sock?.end(undefined);
       return sessions.length;

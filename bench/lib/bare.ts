@@ -8,6 +8,10 @@ export type BareRequest = { id: number } & (
   | { op: 'link'; count: number; concurrency: number }
   | { op: 'send'; to: string; text: string }
   | { op: 'restore'; concurrency: number }
+  /** The linked sessions' phone numbers. */
+  | { op: 'phones' }
+  /** Texts received live (messages.upsert `notify`) since the last take, with when (Date.now()). */
+  | { op: 'take-received' }
   | { op: 'close' }
 );
 type Op = BareRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

@@ -75,7 +75,7 @@ export async function startEmulatorProcess(ctx: BenchContext): Promise<BenchEmul
   });
 }
 
-export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator): Promise<BenchStack> {
+export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator, vars: Record<string, string> = {}): Promise<BenchStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
   await chmod(dataDir, 0o755); // embedded Postgres runs as the postgres user when we are root
   ctx.defer('temp data dir', () => rm(dataDir, { recursive: true, force: true }));
@@ -93,7 +93,7 @@ export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator
     dataDir,
     port: await freePort(),
     databaseUrl,
-    vars: { RUNNER_TOKEN: runnerToken },
+    vars: { RUNNER_TOKEN: runnerToken, ...vars },
     // One prebuilt bundle: no esbuild watcher (it died under linking load) and no reloads mid-run.
     prebuilt: true,
     log: (line) => {

@@ -99,6 +99,12 @@ describe('API reference', () => {
       ['/api/chats/{connection_id}', 'get'],
       ['/api/messages/{connection_id}/{chat_id}', 'get'],
       ['/api/webhook-logs/{connection_id}', 'get'],
+      ['/api/webhook-logs/{id}/replay', 'post'],
+      ['/api/connections/{connection_id}/webhook/rotate-secret', 'post'],
+      ['/api/connections/{connection_id}/webhook/test', 'post'],
+      ['/api/connections/{connection_id}/webhook/replay', 'post'],
+      ['/api/realtime', 'get'],
+      ['/api/realtime/ticket', 'post'],
       ['/api/keys', 'post'],
       ['/api/keys', 'get'],
       ['/api/keys/{id}', 'delete'],
@@ -109,6 +115,11 @@ describe('API reference', () => {
     for (const [path, method] of expected) expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
     const described = Object.entries(paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m} ${p}`));
     expect(described.sort()).toEqual(expected.map(([p, m]) => `${m} ${p}`).sort());
+    // What webhooks deliver is described too (OpenAPI 3.1 `webhooks`), one entry per event type.
+    expect(Object.keys(res.body.webhooks ?? {}).sort()).toEqual(
+      ['connection.status', 'message.received', 'message.sent', 'message.status', 'qr.updated', 'test'].sort(),
+    );
+    expect(res.body.webhooks['message.received'].post.requestBody.content['application/json'].schema).toBeDefined();
     expect(res.body.components.schemas.Error).toBeDefined();
     expect(res.body.components.securitySchemes.bearerAuth).toBeDefined();
   });

@@ -7,7 +7,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connections, tenants, webhookDeliveries, webhookLogs } from '../../drizzle/schema';
 import type { NodeDb } from '../../scripts/lib/database';
 import { useFileDatabase } from '../../test/harness/file-database';
-import { claimDelivery, recordAttempt, reopenDeliveries, settleDeadLetter, takeOverdue, webhookIdOf } from './deliveries';
+import { claimDeliveries, recordAttempts, reopenDeliveries, settleDeadLetter, takeOverdue, webhookIdOf } from './deliveries';
+
+const claimDelivery = async (db: Db, id: string) => (await claimDeliveries(db, [id]))[0];
+const recordAttempt = (db: Db, a: Parameters<typeof recordAttempts>[1][number]) => recordAttempts(db, [a]);
 import { httpDb, type Db } from './db';
 
 const fileDb = useFileDatabase('deliveries');
@@ -54,6 +57,19 @@ describe('webhook deliveries', () => {
     expect(row).toMatchObject({ state: 'retrying', attempts: 1, payload: '{"a":1}', lastStatusCode: 500, claimedUntil: null });
     const [log] = await db.select().from(webhookLogs).where(eq(webhookLogs.deliveryId, d.id));
     expect(log).toMatchObject({ eventId: webhookIdOf(d.id), attempt: 1, state: 'retrying', statusCode: 500, responseExcerpt: 'no' });
+  });
+
+  it('a batch is claimed and recorded in one statement each', async () => {
+    const [a, b, done] = [await newDelivery(), await newDelivery(), await newDelivery({ state: 'delivered' })];
+    const claimed = await claimDeliveries(http, [a.id, b.id, done.id]);
+    expect(claimed.map((d) => d.id).sort()).toEqual([a.id, b.id].sort());
+    await recordAttempts(
+      http,
+      claimed.map((d, i) => ({ delivery: d, payload: `{"n":${i}}`, url: 'u', state: 'delivered' as const, statusCode: 200, durationMs: 1, error: null, responseExcerpt: null })),
+    );
+    expect((await rowOf(a.id)).state).toBe('delivered');
+    expect((await rowOf(b.id)).state).toBe('delivered');
+    expect(await db.select().from(webhookLogs).where(eq(webhookLogs.deliveryId, b.id))).toHaveLength(1);
   });
 
   it('a delivered one is never attempted again', async () => {

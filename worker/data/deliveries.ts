@@ -34,16 +34,18 @@ const CLAIM_SECONDS = 60;
 const EARLY_SECONDS = 2;
 
 /**
- * Claims a delivery for an attempt: only one that is due, not finished, and not held by another attempt.
- * Undefined when there is nothing to do (delivered, dead, someone else has it, or a duplicate came early).
+ * Claims deliveries for an attempt each: only those that are due, not finished, and not held by another
+ * attempt. What is left out needs nothing now (delivered, dead, held elsewhere, or a duplicate came early).
+ * One statement for a whole queue batch.
  */
-export async function claimDelivery(db: Db, id: string): Promise<ClaimedDelivery | undefined> {
+export async function claimDeliveries(db: Db, ids: string[]): Promise<ClaimedDelivery[]> {
+  if (ids.length === 0) return [];
   const result = await db.execute<Record<string, unknown>>(sql`
     with claimed as (
       update ${webhookDeliveries} d set
         attempts = d.attempts + 1, round_attempts = d.round_attempts + 1,
         claimed_until = now() + make_interval(secs => ${CLAIM_SECONDS}), updated_at = ${nowMs}
-      where d.id = ${id}::uuid and d.state in ('pending', 'retrying')
+      where d.id = any(${`{${ids.join(',')}}`}::uuid[]) and d.state in ('pending', 'retrying')
         and d.next_attempt_at <= now() + make_interval(secs => ${EARLY_SECONDS})
         and (d.claimed_until is null or d.claimed_until < now())
       returning d.*
@@ -55,9 +57,7 @@ export async function claimDelivery(db: Db, id: string): Promise<ClaimedDelivery
     from claimed cl
     join ${connections} c on c.id = cl.connection_pk
     left join ${messages} m on m.id = cl.message_id`);
-  const r = result.rows[0];
-  if (!r) return undefined;
-  return {
+  return result.rows.map((r) => ({
     id: String(r.id),
     tenantId: String(r.tenant_id),
     connectionPk: String(r.connection_pk),
@@ -71,7 +71,7 @@ export async function claimDelivery(db: Db, id: string): Promise<ClaimedDelivery
     webhookUrl: (r.webhook_url as string | null) ?? null,
     secrets: [String(r.webhook_secret), ...(r.previous_secret ? [String(r.previous_secret)] : [])],
     message: r.message ? toMessageRow(r.message as Record<string, unknown>) : null,
-  };
+  }));
 }
 
 export interface AttemptRecord {
@@ -88,23 +88,29 @@ export interface AttemptRecord {
   nextAttemptAt?: Date;
 }
 
-/** The attempt's outcome on the delivery row and as its webhook_logs row, in one statement. */
-export async function recordAttempt(db: Db, a: AttemptRecord): Promise<void> {
-  const d = a.delivery;
+/** The attempts' outcomes on their delivery rows and as their webhook_logs rows, in one statement. */
+export async function recordAttempts(db: Db, attempts: AttemptRecord[]): Promise<void> {
+  if (attempts.length === 0) return;
+  const values = attempts.map(
+    (a) => sql`(${a.delivery.id}::uuid, ${a.delivery.tenantId}::uuid, ${a.delivery.connectionPk}::uuid, ${webhookIdOf(a.delivery.id)}::text,
+      ${a.delivery.eventType}::text, ${a.url}::text, ${a.delivery.attempt}::int, ${a.state}::text, ${a.statusCode}::int, ${a.durationMs}::int,
+      ${a.error}::text, ${a.responseExcerpt}::text, ${a.payload}::text, ${a.nextAttemptAt?.toISOString() ?? null}::timestamptz)`,
+  );
   await db.execute(sql`
-    with updated as (
-      update ${webhookDeliveries} set
-        state = ${a.state}, payload = coalesce(payload, ${a.payload}), last_status_code = ${a.statusCode}, last_error = ${a.error},
-        next_attempt_at = coalesce(${a.nextAttemptAt?.toISOString() ?? null}::timestamptz, next_attempt_at),
-        delivered_at = case when ${a.state} = 'delivered' then now() else delivered_at end,
+    with v (id, tenant_id, connection_pk, event_id, event_type, url, attempt, state, status_code, duration_ms, error, response_excerpt, payload, next_attempt_at)
+      as (values ${sql.join(values, sql`, `)}),
+    updated as (
+      update ${webhookDeliveries} d set
+        state = v.state, payload = coalesce(d.payload, v.payload), last_status_code = v.status_code, last_error = v.error,
+        next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at),
+        delivered_at = case when v.state = 'delivered' then now() else d.delivered_at end,
         claimed_until = null, updated_at = ${nowMs}
-      where id = ${d.id}::uuid
-      returning id
+      from v where d.id = v.id
+      returning d.id
     )
     insert into ${webhookLogs} (tenant_id, connection_pk, delivery_id, event_id, event_type, url, attempt, state, status_code, duration_ms, error, response_excerpt)
-    select ${d.tenantId}::uuid, ${d.connectionPk}::uuid, id, ${webhookIdOf(d.id)}, ${d.eventType}, ${a.url}, ${d.attempt}, ${a.state},
-           ${a.statusCode}, ${a.durationMs}, ${a.error}, ${a.responseExcerpt}
-    from updated
+    select v.tenant_id, v.connection_pk, v.id, v.event_id, v.event_type, v.url, v.attempt, v.state, v.status_code, v.duration_ms, v.error, v.response_excerpt
+    from v join updated u on u.id = v.id
     on conflict (event_id, attempt) do nothing`);
 }
 

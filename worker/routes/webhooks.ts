@@ -4,7 +4,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq } from 'drizzle-orm';
 import { webhookLogs } from '../../drizzle/schema';
 import { Connection, ConnectionId, UpdateWebhookBody } from '../../protocol/connections';
-import { testWebhookBody } from '../../protocol/events';
+import { testWebhookBody, webhookBodies } from '../../protocol/events';
 import { Cursor, limitParam } from '../../protocol/pagination';
 import { WebhookLog, webhookDeliveryStates } from '../../protocol/webhook-logs';
 import { ReplayBody, ReplayResult, RotatedWebhookSecret, webhookEventTypes } from '../../protocol/webhooks';
@@ -223,3 +223,20 @@ export const webhookRoutes = newRouter()
       return c.json({ replayed: ids.length }, 202);
     },
   );
+
+/** The events a webhook receives, as the OpenAPI document's `webhooks` (one entry per event type). */
+export function registerWebhookEvents(app: ReturnType<typeof newRouter>) {
+  for (const [event, schema] of Object.entries(webhookBodies)) {
+    app.openAPIRegistry.registerWebhook({
+      method: 'post',
+      path: event,
+      tags,
+      summary: `${event} delivery`,
+      description:
+        'POSTed to the connection\'s webhook URL, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`). ' +
+        'Answer 2xx within 10 s; anything else is retried for about a day, 410 stops it (docs/webhooks.md).',
+      request: { body: { content: { 'application/json': { schema } } } },
+      responses: { 200: { description: 'Any 2xx: delivered.' }, 410: { description: 'Gone: no more deliveries of it are retried.' } },
+    });
+  }
+}

@@ -1,8 +1,9 @@
-// Consumers of the `webhooks` queue (one delivery attempt per message) and of `webhooks-dlq` (what the
+// Consumers of the `webhooks` queue (one delivery attempt per message; a batch's rows are claimed in one
+// statement and its attempts, made concurrently, recorded in another) and of `webhooks-dlq` (what the
 // queue gave up on). The outbox row is the truth; a queue message only says "look at this row now", so
 // duplicates and early arrivals are harmless (claimDelivery lets one attempt at a time through, when due).
 import { z } from 'zod';
-import { claimDelivery, recordAttempt, settleDeadLetter, webhookIdOf, type ClaimedDelivery } from '../data/deliveries';
+import { claimDeliveries, recordAttempts, settleDeadLetter, webhookIdOf, type AttemptRecord, type ClaimedDelivery } from '../data/deliveries';
 import { httpDb } from '../data/db';
 import type { Env } from '../env';
 import { attemptDelivery } from './attempt';
@@ -21,31 +22,61 @@ const log = (level: 'warn' | 'error', msg: string, fields: Record<string, unknow
 
 export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = webhookConfig(env);
-  await Promise.all(batch.messages.map((msg) => handle(msg, env, config)));
+  const db = httpDb(env);
+  // One delivery per message; a duplicate within the batch is answered with its twin.
+  const jobs = new Map<string, Message<unknown>[]>();
+  for (const msg of batch.messages) {
+    const job = DeliveryJob.safeParse(msg.body);
+    if (!job.success) {
+      log('error', 'invalid webhook job dropped', { message_id: msg.id });
+      msg.ack();
+      continue;
+    }
+    jobs.set(job.data.delivery_id, [...(jobs.get(job.data.delivery_id) ?? []), msg]);
+  }
+  const retryAll = (msgs: Iterable<Message<unknown>[]>) => {
+    for (const list of msgs) for (const m of list) m.retry({ delaySeconds: ownFailureDelay(m.attempts) });
+  };
+  let claimed: ClaimedDelivery[];
+  try {
+    claimed = await claimDeliveries(db, [...jobs.keys()]);
+  } catch (e) {
+    log('error', 'claiming webhook deliveries failed; retried', { count: jobs.size, error: String(e) });
+    return retryAll(jobs.values());
+  }
+  // Finished, held by another attempt, or not due yet: nothing to do now.
+  const claimedIds = new Set(claimed.map((d) => d.id));
+  for (const [id, msgs] of jobs) if (!claimedIds.has(id)) for (const m of msgs) m.ack();
+
+  const attempts = await Promise.all(claimed.map((d) => attempt(d, config)));
+  const records = attempts.filter((a): a is AttemptRecord & { delay: number | null } => a !== undefined);
+  for (const d of claimed) {
+    if (!records.some((r) => r.delivery.id === d.id)) retryAll([jobs.get(d.id)!]); // could not even render it
+  }
+  try {
+    await recordAttempts(db, records);
+  } catch (e) {
+    // The attempts happened but are not recorded: their claims run out and the messages come again, so an
+    // endpoint may see a delivery twice (same webhook-id, which is what receivers deduplicate on).
+    log('error', 'recording webhook attempts failed; retried', { count: records.length, error: String(e) });
+    return retryAll(records.map((r) => jobs.get(r.delivery.id)!));
+  }
+  for (const r of records) {
+    const [first, ...twins] = jobs.get(r.delivery.id)!;
+    for (const m of twins) m.ack();
+    if (r.delay === null) first!.ack();
+    else first!.retry({ delaySeconds: r.delay });
+  }
 }
 
-async function handle(msg: Message<unknown>, env: Env, config: WebhookConfig): Promise<void> {
-  const job = DeliveryJob.safeParse(msg.body);
-  if (!job.success) {
-    log('error', 'invalid webhook job dropped', { message_id: msg.id });
-    return msg.ack();
-  }
-  const db = httpDb(env);
-  let delivery: ClaimedDelivery | undefined;
-  try {
-    delivery = await claimDelivery(db, job.data.delivery_id);
-  } catch (e) {
-    log('error', 'claiming a webhook delivery failed; retried', { delivery_id: job.data.delivery_id, error: String(e) });
-    return msg.retry({ delaySeconds: ownFailureDelay(msg.attempts) });
-  }
-  if (!delivery) return msg.ack(); // finished, held by another attempt, or not due yet: nothing to do now
-
+/** One attempt, and what becomes of the delivery; undefined when its body cannot be rendered now. */
+async function attempt(delivery: ClaimedDelivery, config: WebhookConfig): Promise<(AttemptRecord & { delay: number | null }) | undefined> {
   let body: string;
   try {
     body = await deliveryBody(delivery);
   } catch (e) {
     log('error', 'rendering a webhook delivery failed; retried', { delivery_id: delivery.id, error: String(e) });
-    return msg.retry({ delaySeconds: ownFailureDelay(msg.attempts) });
+    return undefined;
   }
   const outcome = delivery.webhookUrl
     ? await attemptDelivery({
@@ -57,29 +88,19 @@ async function handle(msg: Message<unknown>, env: Env, config: WebhookConfig): P
         policy: config.policy,
       })
     : { kind: 'refused' as const, statusCode: null, durationMs: 0, error: 'the connection has no webhook URL any more', responseExcerpt: null };
-
   const delay = outcome.kind === 'failed' ? retryDelaySeconds(config.schedule, delivery.roundAttempt) : null;
-  const state = outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'refused' ? 'failed' : delay === null ? 'dead' : 'retrying';
-  try {
-    await recordAttempt(db, {
-      delivery,
-      payload: body,
-      url: delivery.webhookUrl ?? '',
-      state,
-      statusCode: outcome.statusCode,
-      durationMs: outcome.durationMs,
-      error: outcome.error,
-      responseExcerpt: outcome.responseExcerpt,
-      nextAttemptAt: delay === null ? undefined : new Date(Date.now() + delay * 1000),
-    });
-  } catch (e) {
-    // The attempt happened but is not recorded: its claim runs out and the message comes again, so the
-    // endpoint may see this delivery twice (same webhook-id, which is what receivers deduplicate on).
-    log('error', 'recording a webhook attempt failed; retried', { delivery_id: delivery.id, error: String(e) });
-    return msg.retry({ delaySeconds: ownFailureDelay(msg.attempts) });
-  }
-  if (delay === null) return msg.ack();
-  msg.retry({ delaySeconds: delay });
+  return {
+    delivery,
+    payload: body,
+    url: delivery.webhookUrl ?? '',
+    state: outcome.kind === 'delivered' ? 'delivered' : outcome.kind === 'refused' ? 'failed' : delay === null ? 'dead' : 'retrying',
+    statusCode: outcome.statusCode,
+    durationMs: outcome.durationMs,
+    error: outcome.error,
+    responseExcerpt: outcome.responseExcerpt,
+    nextAttemptAt: delay === null ? undefined : new Date(Date.now() + delay * 1000),
+    delay,
+  };
 }
 
 /**
