@@ -229,6 +229,8 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_due_idx').on(t.nextAttemptAt).where(sql`${t.state} in ('pending', 'retrying')`),
     index('webhook_deliveries_connection_recent_idx').on(t.connectionPk, t.createdAt),
     index('webhook_deliveries_message_idx').on(t.messageId),
+    // Retention (the sweep forgets finished deliveries after WEBHOOK_RETENTION_DAYS).
+    index('webhook_deliveries_finished_idx').on(t.updatedAt).where(sql`${t.state} in ('delivered', 'failed', 'dead')`),
   ],
 );
 
@@ -261,5 +263,6 @@ export const webhookLogs = pgTable(
     uniqueIndex('webhook_logs_event_attempt_key').on(t.eventId, t.attempt),
     index('webhook_logs_connection_recent_idx').on(t.connectionPk, t.createdAt, t.id),
     index('webhook_logs_delivery_idx').on(t.deliveryId),
+    index('webhook_logs_created_idx').on(t.createdAt),
   ],
 );

@@ -32,5 +32,7 @@ CREATE UNIQUE INDEX "webhook_deliveries_connection_event_key" ON "webhook_delive
 CREATE INDEX "webhook_deliveries_due_idx" ON "webhook_deliveries" USING btree ("next_attempt_at") WHERE "webhook_deliveries"."state" in ('pending', 'retrying');--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_connection_recent_idx" ON "webhook_deliveries" USING btree ("connection_pk","created_at");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_message_idx" ON "webhook_deliveries" USING btree ("message_id");--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_finished_idx" ON "webhook_deliveries" USING btree ("updated_at") WHERE "webhook_deliveries"."state" in ('delivered', 'failed', 'dead');--> statement-breakpoint
 ALTER TABLE "webhook_logs" ADD CONSTRAINT "webhook_logs_delivery_id_webhook_deliveries_id_fk" FOREIGN KEY ("delivery_id") REFERENCES "public"."webhook_deliveries"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
-CREATE INDEX "webhook_logs_delivery_idx" ON "webhook_logs" USING btree ("delivery_id");
+CREATE INDEX "webhook_logs_delivery_idx" ON "webhook_logs" USING btree ("delivery_id");--> statement-breakpoint
+CREATE INDEX "webhook_logs_created_idx" ON "webhook_logs" USING btree ("created_at");

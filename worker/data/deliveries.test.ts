@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connections, tenants, webhookDeliveries, webhookLogs } from '../../drizzle/schema';
 import type { NodeDb } from '../../scripts/lib/database';
 import { useFileDatabase } from '../../test/harness/file-database';
-import { claimDeliveries, recordAttempts, reopenDeliveries, settleDeadLetter, takeOverdue, webhookIdOf } from './deliveries';
+import { claimDeliveries, forgetOld, recordAttempts, reopenDeliveries, settleDeadLetter, takeOverdue, webhookIdOf } from './deliveries';
 
 const claimDelivery = async (db: Db, id: string) => (await claimDeliveries(db, [id]))[0];
 const recordAttempt = (db: Db, a: Parameters<typeof recordAttempts>[1][number]) => recordAttempts(db, [a]);
@@ -112,5 +112,16 @@ describe('webhook deliveries', () => {
     expect((await rowOf(stranger.id)).state).toBe('dead');
     // Another tenant naming this connection reopens nothing.
     expect(await reopenDeliveries(http, { tenantId: stranger.tenantId, connectionPk: dead.connectionPk, deliveryId: dead.id })).toEqual([]);
+  });
+
+  it('forgets finished deliveries and log rows past the retention, and keeps the rest', async () => {
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    const finished = await newDelivery({ state: 'delivered', updatedAt: old });
+    const pending = await newDelivery({ state: 'pending', updatedAt: old });
+    const recent = await newDelivery({ state: 'dead' });
+    await forgetOld(http, 30, 1000);
+    expect(await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, finished.id))).toEqual([]);
+    expect((await rowOf(pending.id)).state).toBe('pending');
+    expect((await rowOf(recent.id)).state).toBe('dead');
   });
 });

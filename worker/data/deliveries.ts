@@ -189,3 +189,23 @@ export async function reopenDeliveries(
     returning id`);
   return result.rows.map((r) => String(r.id));
 }
+
+/**
+ * Retention: finished deliveries (and their log rows, by cascade) and log rows older than `days`, at most
+ * `limit` of each per call, so that one sweep stays short however large the backlog.
+ */
+export async function forgetOld(db: Db, days: number, limit: number): Promise<number> {
+  const [deliveries, logs] = await db.batch([
+    db.execute(sql`
+      delete from ${webhookDeliveries} where id in (
+        select id from ${webhookDeliveries}
+        where state in ('delivered', 'failed', 'dead') and updated_at < now() - make_interval(days => ${days})
+        limit ${limit}
+      )`),
+    db.execute(sql`
+      delete from ${webhookLogs} where id in (
+        select id from ${webhookLogs} where created_at < now() - make_interval(days => ${days}) limit ${limit}
+      )`),
+  ]);
+  return Number((deliveries as { rowCount?: number }).rowCount ?? 0) + Number((logs as { rowCount?: number }).rowCount ?? 0);
+}

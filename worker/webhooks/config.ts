@@ -11,14 +11,16 @@ export interface WebhookConfig {
   /** A delivery due longer ago than this, and not attempted, is re-enqueued by the sweep. */
   sweepLateSeconds: number;
   policy: PrivateTargetPolicy;
+  /** Finished deliveries and log rows older than this are deleted by the sweep. */
+  retentionDays: number;
 }
 
 const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(Number(v)) ? Number(v) : fallback);
 
 let cached: { key: string; config: WebhookConfig } | undefined;
 
-export function webhookConfig(env: Pick<Env, 'WEBHOOK_RETRY_SCHEDULE' | 'WEBHOOK_TIMEOUT_MS' | 'WEBHOOK_SWEEP_LATE_SECONDS' | 'ALLOW_PRIVATE_WEBHOOK_TARGETS'>): WebhookConfig {
-  const key = [env.WEBHOOK_RETRY_SCHEDULE, env.WEBHOOK_TIMEOUT_MS, env.WEBHOOK_SWEEP_LATE_SECONDS, env.ALLOW_PRIVATE_WEBHOOK_TARGETS].join('|');
+export function webhookConfig(env: Pick<Env, 'WEBHOOK_RETRY_SCHEDULE' | 'WEBHOOK_TIMEOUT_MS' | 'WEBHOOK_SWEEP_LATE_SECONDS' | 'WEBHOOK_RETENTION_DAYS' | 'ALLOW_PRIVATE_WEBHOOK_TARGETS'>): WebhookConfig {
+  const key = [env.WEBHOOK_RETRY_SCHEDULE, env.WEBHOOK_TIMEOUT_MS, env.WEBHOOK_SWEEP_LATE_SECONDS, env.WEBHOOK_RETENTION_DAYS, env.ALLOW_PRIVATE_WEBHOOK_TARGETS].join('|');
   if (cached?.key !== key) {
     cached = {
       key,
@@ -27,6 +29,7 @@ export function webhookConfig(env: Pick<Env, 'WEBHOOK_RETRY_SCHEDULE' | 'WEBHOOK
         timeoutMs: num(env.WEBHOOK_TIMEOUT_MS, 10_000),
         sweepLateSeconds: num(env.WEBHOOK_SWEEP_LATE_SECONDS, 60),
         policy: parsePrivateTargetPolicy(env.ALLOW_PRIVATE_WEBHOOK_TARGETS),
+        retentionDays: num(env.WEBHOOK_RETENTION_DAYS, 30),
       },
     };
   }
