@@ -104,6 +104,15 @@ export const QueuedEvent = z.object({
 });
 export type QueuedEvent = z.infer<typeof QueuedEvent>;
 
+/** A queued event too large for a queue message: the event itself is in R2 under `spilled.key`. */
+export const SpilledEvent = QueuedEvent.omit({ event: true }).extend({
+  spilled: z.object({ key: z.string().min(1).max(300), type: z.string() }),
+});
+export type SpilledEvent = z.infer<typeof SpilledEvent>;
+
+/** What one message of the events queue holds. */
+export const EventsQueueMessage = z.union([QueuedEvent, SpilledEvent]);
+
 // ---------------------------------------------------------------------------------------------------
 // Link (WebSocket)
 

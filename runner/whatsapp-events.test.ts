@@ -14,6 +14,8 @@ import {
   qrLifetimeMs,
   statusEvents,
   toWireMessage,
+  MAX_TEXT_BYTES,
+  MAX_PUSH_NAME_BYTES,
   upsertEvents,
 } from './whatsapp-events.js';
 
@@ -60,6 +62,15 @@ describe('messages', () => {
     expect(image).toMatchObject({ type: 'image', text: 'pic', content: { imageMessage: { caption: 'pic', mimetype: 'image/jpeg' } } });
     const wrapped = toWireMessage(msg({ message: { ephemeralMessage: { message: { conversation: 'secret' } } } }), 'live');
     expect(wrapped).toMatchObject({ type: 'text', text: 'secret' });
+  });
+
+  it('a text or push name longer than any WhatsApp app sends is cut in UTF-8 bytes, on a character boundary', () => {
+    const wire = toWireMessage(msg({ message: { conversation: '中'.repeat(100_000) }, pushName: '名'.repeat(1000) }), 'live')!;
+    expect(new TextEncoder().encode(wire.text!).length).toBeLessThanOrEqual(MAX_TEXT_BYTES);
+    expect(wire.text!.length).toBe(Math.floor(MAX_TEXT_BYTES / 3));
+    expect(new TextEncoder().encode(wire.push_name!).length).toBeLessThanOrEqual(MAX_PUSH_NAME_BYTES);
+    // WhatsApp's own longest text (65,536 characters) goes through whole, in any script.
+    expect(toWireMessage(msg({ message: { conversation: '中'.repeat(65_536) } }), 'live')!.text).toHaveLength(65_536);
   });
 
   it('protocol messages, reactions, status broadcasts and empty messages are not chat messages', () => {

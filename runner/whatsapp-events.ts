@@ -1,6 +1,7 @@
 // The one place where Baileys' shapes become our protocol's shapes (protocol/runner.ts): messages,
 // receipts, connection status, QR codes, and the policy for each way a Baileys socket can close.
 // Pure functions only, so every mapping is unit-tested without a socket.
+import { truncateUtf8, utf8Bytes } from '../protocol/utf8.js';
 import { randomUUID } from 'node:crypto';
 import {
   DisconnectReason,
@@ -25,8 +26,16 @@ type ConnectionStatus = Extract<RunnerEvent, { type: 'connection.status' }>['sta
 
 /** History sync keeps this many messages per chat (the newest). */
 export const HISTORY_MESSAGES_PER_CHAT = 50;
-/** Content JSON larger than this is not forwarded (the flattened fields still are). */
+/** Content JSON larger than this (in UTF-8 bytes) is not forwarded (the flattened fields still are). */
 export const MAX_CONTENT_JSON = 16 * 1024;
+/**
+ * Longest text or caption forwarded, in UTF-8 bytes: WhatsApp's own limit is 65,536 characters (192 KiB
+ * of CJK); a server that sends more (a hostile or broken one) has the rest cut, so one message can never
+ * grow an event past what the control plane takes.
+ */
+export const MAX_TEXT_BYTES = 256 * 1024;
+/** Push names are a few dozen characters in WhatsApp's apps; anything longer is cut. */
+export const MAX_PUSH_NAME_BYTES = 256;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -78,7 +87,7 @@ const INVISIBLE = new Set(['protocol', 'senderKeyDistribution', 'messageContextI
 const boundedContent = (m: proto.IMessage): unknown => {
   try {
     const json = JSON.stringify(m);
-    return json.length <= MAX_CONTENT_JSON ? JSON.parse(json) : null;
+    return utf8Bytes(json) <= MAX_CONTENT_JSON ? JSON.parse(json) : null;
   } catch {
     return null;
   }
@@ -94,7 +103,8 @@ export const toWireMessage = (msg: WAMessage, source: WireMessage['source'], own
   const type = messageTypeOf(content);
   if (!content || !type || INVISIBLE.has(type)) return null;
   const outbound = !!msg.key.fromMe;
-  const text = textOf(content);
+  const fullText = textOf(content);
+  const text = fullText === null ? null : truncateUtf8(fullText, MAX_TEXT_BYTES);
   const seconds = toNumber(msg.messageTimestamp as number | null | undefined);
   const own = ownJid ? jidNormalizedUser(ownJid) : null;
   return {
@@ -103,7 +113,7 @@ export const toWireMessage = (msg: WAMessage, source: WireMessage['source'], own
     direction: outbound ? 'outbound' : 'inbound',
     from: outbound ? null : senderOf(msg.key),
     to: outbound ? chat : own,
-    push_name: outbound ? null : (msg.pushName ?? null),
+    push_name: outbound || !msg.pushName ? null : truncateUtf8(msg.pushName, MAX_PUSH_NAME_BYTES),
     type,
     text,
     content: type === 'text' ? null : boundedContent(content),

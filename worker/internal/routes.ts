@@ -10,11 +10,9 @@ import { AuthStore } from './auth-store';
 import { checkEpoch, leaseViews } from './leases';
 import { requireRunner } from './runner-auth';
 import { schedulerOf } from '../scheduler/client';
-
-/** Queues take at most 100 messages and 256 KB per sendBatch, 128 KB per message. */
-const QUEUE_BATCH_MESSAGES = 100;
-const QUEUE_BATCH_BYTES = 200 * 1024;
-const QUEUE_MESSAGE_BYTES = 120 * 1024;
+import { jsonBytes } from '../../protocol/utf8';
+import { QUEUE_MESSAGE_BUDGET_BYTES, sendWithinLimits } from '../queues/limits';
+import { spill } from '../queues/spill';
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,12 +25,6 @@ function parseEpoch(raw: string | undefined): number {
 function connectionPkParam(raw: string): string {
   if (!uuid.test(raw)) throw new ApiError(404, 'connection_not_found', 'Unknown connection.');
   return raw;
-}
-
-/** Keeps one queue message under the size limit: oversized raw content is dropped, the text kept. */
-function fitForQueue(q: QueuedEvent): QueuedEvent {
-  if (JSON.stringify(q).length <= QUEUE_MESSAGE_BYTES || q.event.type !== 'message.upsert') return q;
-  return { ...q, event: { ...q.event, message: { ...q.event.message, content: null, text: q.event.message.text?.slice(0, 60_000) ?? null } } };
 }
 
 export const internalRoutes = new Hono<AppEnv>()
@@ -59,26 +51,15 @@ export const internalRoutes = new Hono<AppEnv>()
         continue;
       }
       for (const event of lease.events) {
-        queued.push(
-          fitForQueue({ connection_pk: lease.connection_pk, tenant_id: verdict.view.tenantId, epoch: lease.epoch, runner_id: batch.runner_id, event }),
-        );
+        queued.push({ connection_pk: lease.connection_pk, tenant_id: verdict.view.tenantId, epoch: lease.epoch, runner_id: batch.runner_id, event });
       }
       result.accepted.push({ connection_pk: lease.connection_pk, count: lease.events.length });
     }
+    // An event too large for a queue message goes by reference (R2), so that no single event, however
+    // long, can make the batch unsendable and stall every connection behind it on the runner.
+    const messages = await Promise.all(queued.map((q) => (jsonBytes(q) > QUEUE_MESSAGE_BUDGET_BYTES ? spill(c.env.EVENT_SPILL, q) : q)));
     // Only once every event is on the queue does the runner get its 200 and drop them from its outbox.
-    let chunk: MessageSendRequest<QueuedEvent>[] = [];
-    let bytes = 0;
-    for (const q of queued) {
-      const size = JSON.stringify(q).length;
-      if (chunk.length === QUEUE_BATCH_MESSAGES || bytes + size > QUEUE_BATCH_BYTES) {
-        await c.env.EVENTS.sendBatch(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push({ body: q, contentType: 'json' });
-      bytes += size;
-    }
-    if (chunk.length) await c.env.EVENTS.sendBatch(chunk);
+    await sendWithinLimits(c.env.EVENTS, messages);
     return c.json(result, 200);
   })
   .get('/sessions/:pk/auth', async (c) => {

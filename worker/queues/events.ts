@@ -3,7 +3,8 @@
 // events (data/events/), with the webhook deliveries they make (data/outbox.ts), which then go on the
 // `webhooks` queue; realtime clients are told last. Nothing is acknowledged before it is stored: any failure (Postgres down, a
 // bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
-import { QueuedEvent } from '../../protocol/runner';
+import { EventsQueueMessage, type QueuedEvent } from '../../protocol/runner';
+import { unspill } from './spill';
 import { eventsStore } from '../data/db';
 import { persistEvents, type PersistOutcome } from '../data/events';
 import { publicEventsOf } from '../data/events/public';
@@ -18,17 +19,36 @@ export function retryDelaySeconds(attempts: number): number {
 
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
   const events: QueuedEvent[] = [];
+  const spilledKeys: string[] = [];
   let attempts = 1;
   for (const msg of batch.messages) {
-    const parsed = QueuedEvent.safeParse(msg.body);
+    const parsed = EventsQueueMessage.safeParse(msg.body);
     if (!parsed.success) {
       // Can never succeed, so retrying would only block the queue; the body is not logged (it may hold message text).
       console.error(JSON.stringify({ level: 'error', msg: 'invalid queued event dropped', queue: batch.queue, message_id: msg.id, issues: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`) }));
       msg.ack();
       continue;
     }
-    events.push(parsed.data);
     attempts = Math.max(attempts, msg.attempts);
+    if ('event' in parsed.data) {
+      events.push(parsed.data);
+      continue;
+    }
+    // Too large for a queue message: the event is in R2 (queues/spill.ts).
+    let event: QueuedEvent | undefined;
+    try {
+      event = await unspill(env.EVENT_SPILL, parsed.data);
+    } catch (e) {
+      console.error(JSON.stringify({ level: 'error', msg: 'reading a spilled event failed; batch retried', key: parsed.data.spilled.key, error: String(e) }));
+      batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });
+      return;
+    }
+    // Gone: an earlier delivery of this message stored it and cleaned up (the queue delivers at least once).
+    if (!event) msg.ack();
+    else {
+      events.push(event);
+      spilledKeys.push(parsed.data.spilled.key);
+    }
   }
   if (events.length === 0) return;
 
@@ -50,6 +70,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
     console.warn(JSON.stringify({ level: 'warn', msg: 'enqueueing webhook deliveries failed; the sweep will', count: outcome.deliveries.length, error: e instanceof Error ? e.message : String(e) }));
   }
   batch.ackAll();
+  if (spilledKeys.length) ctx.waitUntil(env.EVENT_SPILL.delete(spilledKeys).catch(() => {}));
   try {
     await afterPersist(outcome, env, ctx);
   } catch (e) {

@@ -20,6 +20,7 @@ import { sql } from 'drizzle-orm';
 import { connections } from '../../../drizzle/schema';
 import type { QueuedEvent } from '../../../protocol/runner';
 import { deliveryIdsOf } from '../outbox';
+import { jsonBytes } from '../../../protocol/utf8';
 import { persistLifecycle } from './lifecycle';
 import { messageStatements } from './messages';
 import type { MessageStatusChange, PersistOutcome } from './outcome';
@@ -47,7 +48,7 @@ export const HTTP_BATCH_MAX_BYTES = 1024 * 1024;
 export async function persistEvents(store: EventsStore, events: readonly QueuedEvent[]): Promise<PersistOutcome> {
   const outcome: PersistOutcome = { messages: [], statuses: [], connections: [], ignored: 0, deliveries: [] };
   if (events.length === 0) return outcome;
-  if (events.some(isLifecycle) || JSON.stringify(events).length > HTTP_BATCH_MAX_BYTES) {
+  if (events.some(isLifecycle) || jsonBytes(events) > HTTP_BATCH_MAX_BYTES) {
     return store.interactive(async (tx) => {
       const owners = await ownersOf(tx, events);
       const { accepted, ignored, ref } = owned(events, owners);
