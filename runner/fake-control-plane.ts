@@ -30,7 +30,8 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
   const runners = new Map<string, { ws: WebSocket; frames: RunnerToControl[] }>();
   const frames: Array<{ runnerId: string; frame: RunnerToControl }> = [];
   const listeners = new Set<() => void>();
-  const faults = { eventsFailures: 0, eventsDown: false, eventPosts: 0, authWriteFailures: 0 };
+  /** poisonEvents: a batch holding one of these event ids is answered 500; tooLargeEvents: 413. */
+  const faults = { eventsFailures: 0, eventsDown: false, eventPosts: 0, authWriteFailures: 0, poisonEvents: new Set<string>(), tooLargeEvents: new Set<string>() };
   const changed = () => listeners.forEach(l => l());
 
   const json = (res: ServerResponse, status: number, body?: unknown) => {
@@ -55,6 +56,9 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
       }
       const parsed = EventBatch.safeParse(JSON.parse(text));
       if (!parsed.success) return json(res, 400, { error: { code: 'invalid_batch', message: parsed.error.message } });
+      const ids = parsed.data.leases.flatMap((l) => l.events.map((e) => e.id));
+      if (ids.some((id) => faults.tooLargeEvents.has(id))) return json(res, 413, { error: { code: 'payload_too_large', message: 'too large' } });
+      if (ids.some((id) => faults.poisonEvents.has(id))) return json(res, 500, { error: { code: 'internal_error', message: 'poison' } });
       const result: EventBatchResult = { accepted: [], rejected: [] };
       for (const lease of parsed.data.leases) {
         const current = epochs.get(lease.connection_pk);

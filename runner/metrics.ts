@@ -27,7 +27,7 @@ export const createMetrics = (opts: { defaultMetrics?: boolean } = {}) => {
     outboxDepth: new Gauge({ name: 'runner_outbox_depth', help: 'Events waiting in the outbox', registers: [registry] }),
     outboxDropped: new Counter({
       name: 'runner_outbox_dropped_total',
-      help: 'Events dropped from the outbox (overflow: memory cap reached; rejected: lease lost; invalid)',
+      help: 'Events dropped from the outbox (overflow: memory cap reached; rejected: lease lost; invalid; too_large: over the control plane\'s body limit on its own)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

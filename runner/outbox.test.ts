@@ -59,6 +59,35 @@ describe('outbox', () => {
     expect(cp.events).toHaveLength(1);
   });
 
+  it('one event the control plane keeps refusing is isolated by halving: every other event gets through', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    cp.faults.poisonEvents.add('cs:37');
+    const box = make({ batchSize: 64 });
+    box.push(pk, 1, Array.from({ length: 100 }, (_, i) => statusEvent(i)));
+    await cp.until(() => (cp.events.length === 99 ? true : undefined), 10_000, '99 events through');
+    for (let i = 0; i < 100 && box.depth > 1; i++) await new Promise((r) => setTimeout(r, 20)); // the last answer being read
+    expect(cp.events.map((e) => e.event.id)).not.toContain('cs:37');
+    expect(new Set(cp.events.map((e) => e.event.id)).size).toBe(99); // none twice
+    // The refused one is kept, and retried: it may be an outage that only looks like poison.
+    cp.faults.poisonEvents.clear();
+    await box.flush(pk);
+    expect(cp.events.map((e) => e.event.id)).toContain('cs:37');
+  });
+
+  it('a batch over the body limit is split; an event too large on its own is dropped and counted', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    cp.faults.tooLargeEvents.add('cs:5');
+    const metrics = createMetrics({ defaultMetrics: false });
+    const box = make({ metrics });
+    box.push(pk, 1, Array.from({ length: 10 }, (_, i) => statusEvent(i)));
+    await box.flush(pk);
+    expect(cp.events.map((e) => e.event.id)).toEqual(Array.from({ length: 10 }, (_, i) => `cs:${i}`).filter((id) => id !== 'cs:5'));
+    const dropped = (await metrics.outboxDropped.get()).values.find((v) => v.labels.reason === 'too_large');
+    expect(dropped?.value).toBe(1);
+  });
+
   it('a stale runner’s events are refused: dropped, and the sessions layer is told', async () => {
     const live = randomUUID();
     const moved = randomUUID();

@@ -3,6 +3,13 @@
 // outages only delay events: network errors and 5xx are retried with exponential backoff and jitter.
 // A lease the control plane rejects (stale epoch, unknown connection) has lost its lease: its events
 // are dropped and the sessions layer is told. Memory is bounded by `maxEvents` (policy below).
+//
+// One bad event must not hold every other one back: a batch the control plane answers with an error
+// (not a network failure or an unavailable/overloaded answer: an outage fails every batch alike) is split, and retried in halves, down to
+// the one event that fails; that one, refused again and again, goes to the back of the queue so the rest
+// move on (it is never dropped for that: it may be an outage after all). A batch too large for the
+// control plane's body limit (413) is split at once; a single event that is too large alone can never be
+// taken, and is dropped (counted as `too_large`).
 import type { Logger } from 'pino';
 import { EventBatchResult, MAX_EVENTS_PER_BATCH, RunnerEvent, type EventBatch } from '../protocol/runner.js';
 import { backoffMs, sleep } from './backoff.js';
@@ -10,6 +17,12 @@ import type { RunnerMetrics } from './metrics.js';
 import type { JournalEntry, OutboxJournal } from './outbox-journal.js';
 
 type Entry = JournalEntry;
+/** done: accepted (or refused for good); retry: no answer (network); refused: an error answer; too_large: 413. */
+type PostOutcome = 'done' | 'retry' | 'refused' | 'too_large';
+/** Answers that say the control plane is unavailable, whatever the batch: retried as they are, not split. */
+const OUTAGE_STATUSES = new Set([408, 429, 502, 503, 504]);
+/** A lone event refused this many times in a row is moved behind the others. */
+const LONE_REFUSALS_BEFORE_SKIP = 3;
 export type RejectReason = EventBatchResult['rejected'][number]['reason'];
 
 export type OutboxOptions = {
@@ -50,12 +63,17 @@ export class Outbox {
   private readonly maxEvents: number;
   private readonly batchSize: number;
   private readonly lingerMs: number;
+  /** How many events the next POST may carry: halved while batches are refused, doubled back after each success. */
+  private limit: number;
+  /** Times in a row a batch of one event was refused. */
+  private loneRefusals = 0;
   /** Set while the next POST waits out the linger window; cleared when it starts. */
   private lingering: { timer: NodeJS.Timeout; start: () => void } | undefined;
 
   constructor(private readonly opts: OutboxOptions) {
     this.maxEvents = opts.maxEvents ?? 100_000;
     this.batchSize = Math.min(opts.batchSize ?? MAX_EVENTS_PER_BATCH, MAX_EVENTS_PER_BATCH);
+    this.limit = this.batchSize;
     this.lingerMs = opts.lingerMs ?? 0;
   }
 
@@ -166,22 +184,51 @@ export class Outbox {
 
   private async run(): Promise<void> {
     while (!this.closed && this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.batchSize);
+      const batch = this.queue.slice(0, this.limit);
       for (const e of batch) this.inFlight.add(e);
-      let outcome: 'done' | 'retry';
+      let outcome: PostOutcome;
       try {
         outcome = await this.post(batch);
       } finally {
         for (const e of batch) this.inFlight.delete(e);
       }
-      if (outcome === 'retry') {
-        this.opts.metrics?.outboxPostFailures.inc();
-        await sleep(backoffMs(this.attempt++, this.opts.retryBaseMs ?? 500, this.opts.retryCapMs ?? 30_000) + 10, this.abort.signal);
-      } else this.attempt = 0;
+      if (outcome === 'done') {
+        this.attempt = 0;
+        this.loneRefusals = 0;
+        this.limit = Math.min(this.batchSize, this.limit * 2);
+        continue;
+      }
+      if (outcome === 'too_large') {
+        if (batch.length > 1) this.limit = Math.ceil(batch.length / 2);
+        else this.dropTooLarge(batch[0]!);
+        continue;
+      }
+      if (outcome === 'refused') this.isolate(batch);
+      this.opts.metrics?.outboxPostFailures.inc();
+      await sleep(backoffMs(this.attempt++, this.opts.retryBaseMs ?? 500, this.opts.retryCapMs ?? 30_000) + 10, this.abort.signal);
     }
   }
 
-  private async post(batch: Entry[]): Promise<'done' | 'retry'> {
+  /** A refused batch: split it; a single event refused again and again goes behind the others. */
+  private isolate(batch: Entry[]): void {
+    if (batch.length > 1) {
+      this.limit = Math.ceil(batch.length / 2);
+      return;
+    }
+    if (++this.loneRefusals < LONE_REFUSALS_BEFORE_SKIP || this.queue.length < 2) return;
+    this.loneRefusals = 0;
+    const [head] = this.queue.splice(0, 1);
+    this.queue.push(head!);
+    this.opts.logger?.warn({ connection_pk: head!.pk, event_id: head!.event.id, type: head!.event.type }, 'outbox: the control plane keeps refusing this event; the others go first');
+  }
+
+  private dropTooLarge(entry: Entry): void {
+    this.opts.logger?.error({ connection_pk: entry.pk, event_id: entry.event.id, type: entry.event.type }, 'outbox: event too large for the control plane, dropped');
+    this.opts.metrics?.outboxDropped.inc({ reason: 'too_large' });
+    this.remove(new Set([entry]));
+  }
+
+  private async post(batch: Entry[]): Promise<PostOutcome> {
     const groups = new Map<string, { connection_pk: string; epoch: number; events: RunnerEvent[] }>();
     for (const e of batch) {
       const key = `${e.pk}:${e.epoch}`;
@@ -210,9 +257,11 @@ export class Outbox {
       this.remove(new Set(batch));
       return 'done';
     }
+    if (res.status === 413) return 'too_large';
     if (!res.ok) {
       this.opts.logger?.warn({ status: res.status, events: batch.length }, 'outbox: post refused, will retry');
-      return 'retry';
+      // Unavailable, overloaded, a gateway in between: the control plane's state, not the batch's.
+      return OUTAGE_STATUSES.has(res.status) ? 'retry' : 'refused';
     }
     let result: EventBatchResult = { accepted: [], rejected: [] };
     try {

@@ -5,14 +5,14 @@
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonBytes } from '../../protocol/utf8';
-import { QUEUE_BATCH_BUDGET_BYTES, QUEUE_BATCH_MAX_MESSAGES, QUEUE_MESSAGE_BUDGET_BYTES, QueueMessageTooLarge, sendWithinLimits } from './limits';
+import { QUEUE_BATCH_BUDGET_BYTES, QUEUE_BATCH_MAX_MESSAGES, QUEUE_MESSAGE_BUDGET_BYTES, QueueMessageTooLarge, sendWithinLimits, type BatchQueue } from './limits';
 
 const CLOUDFLARE_MESSAGE_BYTES = 128_000;
 const CLOUDFLARE_BATCH_BYTES = 256_000;
 
 function recordingQueue() {
   const batches: unknown[][] = [];
-  const queue = { sendBatch: async (msgs: { body: unknown }[]) => void batches.push(msgs.map((m) => m.body)) } as unknown as Queue;
+  const queue = { sendBatch: async (msgs: { body: unknown }[]) => void batches.push(msgs.map((m) => m.body)) } satisfies BatchQueue;
   return { queue, batches };
 }
 

@@ -11,9 +11,14 @@ export const QUEUE_BATCH_MAX_MESSAGES = 100;
 
 export class QueueMessageTooLarge extends Error {}
 
+/** What sending needs of a queue binding (a `Queue` in workerd). */
+export interface BatchQueue {
+  sendBatch(messages: { body: unknown; contentType?: 'json' }[], options?: { delaySeconds?: number }): Promise<unknown>;
+}
+
 /** Bodies in as few sendBatch calls as the limits allow, in order. A body over the message budget throws. */
-export async function sendWithinLimits(queue: Queue, bodies: unknown[], delaySeconds?: number): Promise<void> {
-  let chunk: MessageSendRequest[] = [];
+export async function sendWithinLimits(queue: BatchQueue, bodies: unknown[], delaySeconds?: number): Promise<void> {
+  let chunk: { body: unknown; contentType: 'json' }[] = [];
   let bytes = 0;
   const flush = async () => {
     if (chunk.length) await queue.sendBatch(chunk, delaySeconds ? { delaySeconds } : undefined);
