@@ -15,9 +15,10 @@ import { base64Length, maxMediaBytes } from './lib/media-source';
 import { apiKeyRoutes } from './routes/api-keys';
 import { connectionRoutes } from './routes/connections';
 import { messageRoutes } from './routes/messages';
+import { realtimeRoutes, socketIoRoutes } from './routes/realtime';
 import { loginRoutes, sessionRoutes } from './routes/session';
 import { sessionControlRoutes } from './routes/sessions';
-import { webhookLogRoutes } from './routes/webhook-logs';
+import { registerWebhookEvents, webhookRoutes } from './routes/webhooks';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES;
@@ -69,6 +70,10 @@ export function createApp() {
     security: [{ bearerAuth: [] as string[] }, { apiKeyHeader: [] as string[] }, { sessionCookie: [] as string[] }] as Record<string, string[]>[],
   }));
   app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'Switchboard API' }));
+  registerWebhookEvents(app);
+
+  // Socket.IO-compatible realtime (long-polls and WebSockets): outside /api's body limit and auth chain.
+  app.route('/', socketIoRoutes);
 
   // Runner-facing routes: own auth (runner token), bigger bodies (event batches, auth snapshots).
   app.use('/internal/*', limitBody(() => INTERNAL_MAX_BODY_BYTES), withDb);
@@ -76,6 +81,8 @@ export function createApp() {
 
   app.use('/api/*', limitBody(apiMaxBodyBytes), withDb);
   app.route('/api', loginRoutes);
+  // The realtime stream authenticates itself (API key, cookie or a ticket): before requireTenant.
+  app.route('/api', realtimeRoutes);
 
   app.use('/api/*', requireTenant);
   app.route('/api', sessionRoutes);
@@ -83,6 +90,6 @@ export function createApp() {
   app.route('/api', connectionRoutes);
   app.route('/api', sessionControlRoutes);
   app.route('/api', messageRoutes);
-  app.route('/api', webhookLogRoutes);
+  app.route('/api', webhookRoutes);
   return app;
 }

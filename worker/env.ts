@@ -1,6 +1,7 @@
 // Bindings and variables the Worker receives (see wrangler.toml and the README's configuration table).
 import type { Scheduler } from './scheduler/scheduler';
 import type { Hub } from './hub/hub';
+import type { SocketIoSession } from './realtime/socketio-session';
 
 export interface Env {
   /** Postgres connection string (a secret in production). */
@@ -29,12 +30,24 @@ export interface Env {
    * so that runners present their token to them. Default: the origin the send request came in on.
    */
   CONTROL_PLANE_URL?: string;
+  /** Seconds before each webhook retry, comma-separated (default: 5 s … 10 h, about 24 h in all; worker/webhooks/schedule.ts). */
+  WEBHOOK_RETRY_SCHEDULE?: string;
+  /** How long one webhook POST may take (ms, default 10000). */
+  WEBHOOK_TIMEOUT_MS?: string;
+  /** A delivery overdue by this long, and not being attempted, is re-enqueued by the sweep (s, default 60). */
+  WEBHOOK_SWEEP_LATE_SECONDS?: string;
+  /** Finished webhook deliveries and log rows are kept this many days (default 30). */
+  WEBHOOK_RETENTION_DAYS?: string;
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   HUB: DurableObjectNamespace<Hub>;
+  /** One Socket.IO (Engine.IO) session per object, named by its sid (worker/realtime/socketio-session.ts). */
+  SOCKETIO: DurableObjectNamespace<SocketIoSession>;
   EVENTS: Queue;
   WEBHOOKS: Queue;
   SESSIONS: R2Bucket;
   /** Files of media sends, between the API request and the runner's download (`media/<connection_pk>/<uuid>`). */
   MEDIA: R2Bucket;
+  /** Runner events too large for one queue message, between intake and the events consumer (`events/<connection_pk>/<hash>`). */
+  EVENT_SPILL: R2Bucket;
   ASSETS: Fetcher;
 }

@@ -2,13 +2,19 @@
 import { createApp } from './app';
 import type { Env } from './env';
 import { dispatchQueue } from './queues/dispatch';
+import { sweepDeliveries } from './webhooks/sweep';
 
 export { Scheduler } from './scheduler/scheduler';
 export { Hub } from './hub/hub';
+export { SocketIoSession } from './realtime/socketio-session';
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
   queue: dispatchQueue,
+  // Every minute (wrangler.toml [triggers]): the webhook outbox sweep.
+  scheduled: async (_controller, env, ctx) => {
+    ctx.waitUntil(sweepDeliveries(env));
+  },
 } satisfies ExportedHandler<Env>;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connections, webhookDeliveries } from '../../drizzle/schema';
 import { closeDatabase, database, eventually, expectError, newTenant } from '../harness/api';
 import { launchRunner, linkedConnection, phone, phoneNumber, stopRunners } from '../harness/whatsapp';
+import { bearer, openStream } from '../realtime/streams';
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
 
@@ -139,6 +140,23 @@ describe('webhooks', () => {
     }, 'the log row');
     expect(log).toMatchObject({ event_type: 'message.received', state: 'delivered', attempt: 1, status_code: 200, url: endpoint.url, response_excerpt: 'ok' });
     expect(log.duration_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it("end to end: a contact's message is stored, pushed as new-message, and delivered as a signed webhook", async () => {
+    const stream = await openStream('/api/realtime', bearer(t.apiKey));
+    try {
+      const endpoint = sink.endpoint();
+      await messageTo(endpoint, 'all three ways');
+      const frame = await stream.next((f) => f.event === 'new-message' && f.data.message?.message === 'all three ways', 'new-message');
+      expect(frame.data).toMatchObject({ connectionId: link.id, chatId: `${contact}@s.whatsapp.net` });
+      const [got] = await eventually(async () => (sink.at(endpoint.path).length ? sink.at(endpoint.path) : undefined), 'the webhook');
+      const body = verify(secret, got!) as any;
+      expect(body.provider_message_id).toBe(frame.data.message.provider_message_id);
+      const stored = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
+      expect(stored.find((m) => m.provider_message_id === body.provider_message_id)).toMatchObject({ message: 'all three ways', status: 'received' });
+    } finally {
+      await stream.close();
+    }
   });
 
   it('sequence grows by one per delivery of the connection', async () => {
