@@ -37,6 +37,7 @@ export async function seedChat(pk: string, chatId: string, n: number, startAt = 
 }
 
 export async function seedWebhookAttempts(pk: string, tenantId: string, n: number) {
+  const base = Date.now() - 3600_000;
   await database()
     .insert(webhookLogs)
     .values(
@@ -52,7 +53,8 @@ export async function seedWebhookAttempts(pk: string, tenantId: string, n: numbe
         durationMs: 10 + i,
         error: i % 3 === 0 ? 'HTTP 500' : null,
         responseExcerpt: 'ok',
-        createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000),
+        // Recent: the sweep forgets log rows older than WEBHOOK_RETENTION_DAYS.
+        createdAt: new Date(base + i * 1000),
       })),
     );
 }
