@@ -29,7 +29,7 @@ export interface ClaimedDelivery {
 }
 
 /** How long an attempt holds its row: longer than the request's timeout, so a duplicate cannot overlap it. */
-const CLAIM_SECONDS = 60;
+export const CLAIM_SECONDS = 60;
 /** A queue message may arrive a little before the time the row names (clocks); earlier than that it is a duplicate. */
 const EARLY_SECONDS = 2;
 

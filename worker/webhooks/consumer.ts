@@ -3,7 +3,7 @@
 // queue gave up on). The outbox row is the truth; a queue message only says "look at this row now", so
 // duplicates and early arrivals are harmless (claimDelivery lets one attempt at a time through, when due).
 import { z } from 'zod';
-import { claimDeliveries, recordAttempts, settleDeadLetter, webhookIdOf, type AttemptRecord, type ClaimedDelivery } from '../data/deliveries';
+import { CLAIM_SECONDS, claimDeliveries, recordAttempts, settleDeadLetter, webhookIdOf, type AttemptRecord, type ClaimedDelivery } from '../data/deliveries';
 import { httpDb } from '../data/db';
 import type { Env } from '../env';
 import { attemptDelivery } from './attempt';
@@ -34,9 +34,11 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
     }
     jobs.set(job.data.delivery_id, [...(jobs.get(job.data.delivery_id) ?? []), msg]);
   }
-  const retryAll = (msgs: Iterable<Message<unknown>[]>) => {
-    for (const list of msgs) for (const m of list) m.retry({ delaySeconds: ownFailureDelay(m.attempts) });
+  const retryAll = (msgs: Iterable<Message<unknown>[]>, minDelaySeconds = 0) => {
+    for (const list of msgs) for (const m of list) m.retry({ delaySeconds: Math.max(minDelaySeconds, ownFailureDelay(m.attempts)) });
   };
+  // A claimed row stays held until its claim runs out: a message back before that would find it held.
+  const afterClaim = CLAIM_SECONDS + 5;
   let claimed: ClaimedDelivery[];
   try {
     claimed = await claimDeliveries(db, [...jobs.keys()]);
@@ -51,7 +53,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
   const attempts = await Promise.all(claimed.map((d) => attempt(d, config)));
   const records = attempts.filter((a): a is AttemptRecord & { delay: number | null } => a !== undefined);
   for (const d of claimed) {
-    if (!records.some((r) => r.delivery.id === d.id)) retryAll([jobs.get(d.id)!]); // could not even render it
+    if (!records.some((r) => r.delivery.id === d.id)) retryAll([jobs.get(d.id)!], afterClaim); // could not even render it
   }
   try {
     await recordAttempts(db, records);
@@ -59,7 +61,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
     // The attempts happened but are not recorded: their claims run out and the messages come again, so an
     // endpoint may see a delivery twice (same webhook-id, which is what receivers deduplicate on).
     log('error', 'recording webhook attempts failed; retried', { count: records.length, error: String(e) });
-    return retryAll(records.map((r) => jobs.get(r.delivery.id)!));
+    return retryAll(records.map((r) => jobs.get(r.delivery.id)!), afterClaim);
   }
   for (const r of records) {
     const [first, ...twins] = jobs.get(r.delivery.id)!;
