@@ -234,6 +234,23 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/**
+ * What reached the `events-dlq` queue (runner events the consumer could not store within its retries),
+ * kept for inspection; `npm run admin -- redrive-events` asks the sweep to put them back on `events`.
+ */
+export const deadEvents = pgTable(
+  'dead_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** The queue message's body as it was (a QueuedEvent, or a pointer to a spilled one). */
+    body: jsonb('body').notNull(),
+    attempts: integer('attempts').notNull(),
+    createdAt: createdAt(),
+    redriveRequestedAt: timestamp('redrive_requested_at', { withTimezone: true }),
+  },
+  (t) => [index('dead_events_redrive_idx').on(t.redriveRequestedAt).where(sql`${t.redriveRequestedAt} is not null`)],
+);
+
 /** One row per delivery attempt of one webhook event. */
 export const webhookLogs = pgTable(
   'webhook_logs',

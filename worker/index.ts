@@ -2,6 +2,7 @@
 import { createApp } from './app';
 import type { Env } from './env';
 import { dispatchQueue } from './queues/dispatch';
+import { redriveDeadEvents } from './queues/dead-events';
 import { sweepDeliveries } from './webhooks/sweep';
 
 export { Scheduler } from './scheduler/scheduler';
@@ -13,8 +14,9 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: dispatchQueue,
-  // Every minute (wrangler.toml [triggers]): the webhook outbox sweep.
+  // Every minute (wrangler.toml [triggers]): the webhook outbox sweep, and redriving dead-lettered events an operator marked.
   scheduled: async (_controller, env, ctx) => {
     ctx.waitUntil(sweepDeliveries(env));
+    ctx.waitUntil(redriveDeadEvents(env));
   },
 } satisfies ExportedHandler<Env>;

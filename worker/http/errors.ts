@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ErrorCode } from '../../protocol/errors';
+import { errorText } from '../lib/error-text';
 
 export class ApiError extends Error {
   constructor(
@@ -34,6 +35,8 @@ export function renderError(err: Error, c: Context) {
     const status = err.status as ContentfulStatusCode;
     return errorResponse(c, status, status >= 500 ? 'internal_error' : 'bad_request', err.message || 'Bad request.');
   }
-  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: String(err?.stack ?? err) }));
+  // The message only through errorText (a failed query's message carries its parameters: texts, secrets).
+  const frames = err?.stack?.split('\n').filter((l) => l.trimStart().startsWith('at ')).slice(0, 8).join('\n');
+  console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', path: c.req.path, error: errorText(err), stack: frames }));
   return errorResponse(c, 500, 'internal_error', 'Something went wrong on our side.');
 }

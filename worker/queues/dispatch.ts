@@ -2,11 +2,17 @@
 // Until a queue's consumer exists its messages are retried, never acknowledged, so nothing is lost.
 import type { Env } from '../env';
 import { consumeWebhookDeadLetters, consumeWebhooks } from '../webhooks/consumer';
+import { consumeDeadEvents } from './dead-events';
 import { consumeEvents } from './events';
 
 type Consumer = (batch: MessageBatch, env: Env, ctx: ExecutionContext) => Promise<void>;
 
-const consumers: Record<string, Consumer> = { events: consumeEvents, webhooks: consumeWebhooks, 'webhooks-dlq': consumeWebhookDeadLetters };
+const consumers: Record<string, Consumer> = {
+  events: consumeEvents,
+  'events-dlq': consumeDeadEvents,
+  webhooks: consumeWebhooks,
+  'webhooks-dlq': consumeWebhookDeadLetters,
+};
 
 export async function dispatchQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
   const consumer = consumers[batch.queue.replace(/-(preview|staging)$/, '')];

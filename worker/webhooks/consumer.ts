@@ -2,6 +2,7 @@
 // statement and its attempts, made concurrently, recorded in another) and of `webhooks-dlq` (what the
 // queue gave up on). The outbox row is the truth; a queue message only says "look at this row now", so
 // duplicates and early arrivals are harmless (claimDelivery lets one attempt at a time through, when due).
+import { errorText } from '../lib/error-text';
 import { z } from 'zod';
 import { CLAIM_SECONDS, claimDeliveries, recordAttempts, settleDeadLetter, webhookIdOf, type AttemptRecord, type ClaimedDelivery } from '../data/deliveries';
 import { httpDb } from '../data/db';
@@ -43,7 +44,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
   try {
     claimed = await claimDeliveries(db, [...jobs.keys()]);
   } catch (e) {
-    log('error', 'claiming webhook deliveries failed; retried', { count: jobs.size, error: String(e) });
+    log('error', 'claiming webhook deliveries failed; retried', { count: jobs.size, error: errorText(e) });
     return retryAll(jobs.values());
   }
   // Finished, held by another attempt, or not due yet: nothing to do now.
@@ -60,7 +61,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
   } catch (e) {
     // The attempts happened but are not recorded: their claims run out and the messages come again, so an
     // endpoint may see a delivery twice (same webhook-id, which is what receivers deduplicate on).
-    log('error', 'recording webhook attempts failed; retried', { count: records.length, error: String(e) });
+    log('error', 'recording webhook attempts failed; retried', { count: records.length, error: errorText(e) });
     return retryAll(records.map((r) => jobs.get(r.delivery.id)!), afterClaim);
   }
   for (const r of records) {
@@ -77,7 +78,7 @@ async function attempt(delivery: ClaimedDelivery, config: WebhookConfig): Promis
   try {
     body = await deliveryBody(delivery);
   } catch (e) {
-    log('error', 'rendering a webhook delivery failed; retried', { delivery_id: delivery.id, error: String(e) });
+    log('error', 'rendering a webhook delivery failed; retried', { delivery_id: delivery.id, error: errorText(e) });
     return undefined;
   }
   const outcome = delivery.webhookUrl
@@ -123,7 +124,7 @@ export async function consumeWebhookDeadLetters(batch: MessageBatch<unknown>, en
         if (verdict === 'requeue') await enqueueDeliveries(env, [job.data.delivery_id]);
         msg.ack();
       } catch (e) {
-        log('error', 'settling a dead-lettered webhook failed; retried', { delivery_id: job.data.delivery_id, error: String(e) });
+        log('error', 'settling a dead-lettered webhook failed; retried', { delivery_id: job.data.delivery_id, error: errorText(e) });
         msg.retry({ delaySeconds: ownFailureDelay(msg.attempts) });
       }
     }),

@@ -1,7 +1,7 @@
 // The events pipeline's persistence against a real Postgres: one fresh database for this file, on the
 // server in DATABASE_URL, or on an embedded PostgreSQL when it is unset.
 import { randomUUID } from 'node:crypto';
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chats, connections, messages, tenants, webhookDeliveries } from '../../../drizzle/schema';
 import type { QueuedEvent, RunnerEvent, WireMessage } from '../../../protocol/runner';
@@ -511,14 +511,15 @@ describe('the events queue consumer', () => {
   type Consumer = (batch: unknown, env: unknown, ctx: unknown) => Promise<void>;
   let consumeEvents: Consumer;
   let retryDelaySeconds: (attempts: number) => number;
+  let SPLIT_AFTER_ATTEMPTS: number;
 
   beforeAll(async () => {
     const path = '../../queues/events';
-    ({ consumeEvents, retryDelaySeconds } = await import(/* @vite-ignore */ path));
+    ({ consumeEvents, retryDelaySeconds, SPLIT_AFTER_ATTEMPTS } = await import(/* @vite-ignore */ path));
   });
 
   function fakeBatch(bodies: unknown[], attempts: number) {
-    const seen = { acked: [] as string[], ackAll: false, retryAll: undefined as { delaySeconds?: number } | undefined };
+    const seen = { acked: [] as string[], retried: [] as { id: string; delaySeconds?: number }[] };
     const batch = {
       queue: 'events',
       messages: bodies.map((body, i) => ({
@@ -527,12 +528,14 @@ describe('the events queue consumer', () => {
         body,
         attempts,
         ack: () => seen.acked.push(`msg-${i}`),
-        retry: () => {
-          throw new Error('the consumer retries whole batches');
-        },
+        retry: (o?: { delaySeconds?: number }) => seen.retried.push({ id: `msg-${i}`, ...o }),
       })),
-      ackAll: () => (seen.ackAll = true),
-      retryAll: (o?: { delaySeconds?: number }) => (seen.retryAll = o ?? {}),
+      ackAll: () => {
+        throw new Error('the consumer settles each message');
+      },
+      retryAll: () => {
+        throw new Error('the consumer settles each message');
+      },
     };
     return { batch, seen };
   }
@@ -556,9 +559,8 @@ describe('the events queue consumer', () => {
   it('stores a batch through the Worker driver and acknowledges it; an invalid body is dropped', async () => {
     const c = await newConnection();
     const result = await run([upsert(c, { id: 'Q1', t: 1 }), { nonsense: true }, lifecycle(c, 2, 'connected'), receipt(c, 'Q1', 'read')], url);
-    expect(result.acked).toEqual(['msg-1']);
-    expect(result.ackAll).toBe(true);
-    expect(result.retryAll).toBeUndefined();
+    expect(result.acked.sort()).toEqual(['msg-0', 'msg-1', 'msg-2', 'msg-3']);
+    expect(result.retried).toEqual([]);
     expect(result.errors.join('\n')).toContain('invalid queued event dropped');
     expect(await messagesOf(c)).toMatchObject([{ providerMessageId: 'Q1', status: 'read' }]);
     expect((await connectionOf(c)).status).toBe('connected');
@@ -568,25 +570,82 @@ describe('the events queue consumer', () => {
     const c = await newConnection();
     const before = fileDb.served();
     const result = await run([upsert(c, { id: 'Q3', t: 1, direction: 'outbound', from: null }), receipt(c, 'Q3', 'delivered'), receipt(c, 'Q3', 'read')], url);
-    expect(result).toMatchObject({ ackAll: true, acked: [], retryAll: undefined });
+    expect(result).toMatchObject({ acked: ['msg-0', 'msg-1', 'msg-2'], retried: [] });
     expect(fileDb.served()).toEqual({ sessions: before.sessions, httpQueries: before.httpQueries + 1 });
     expect((await messagesOf(c))[0]).toMatchObject({ providerMessageId: 'Q3', status: 'read' });
     // And retried, not acknowledged, when Postgres cannot be reached.
     const down = await run([receipt(c, 'Q3', 'read')], withDatabase(url, 'no_such_database'), 2);
-    expect(down).toMatchObject({ ackAll: false, retryAll: { delaySeconds: retryDelaySeconds(2) } });
+    expect(down).toMatchObject({ acked: [], retried: [{ id: 'msg-0', delaySeconds: retryDelaySeconds(2) }] });
   });
 
   it('nothing is acknowledged while Postgres is unreachable: the batch retries with backoff', async () => {
     const c = await newConnection();
     const result = await run([upsert(c, { id: 'Q2', t: 1 })], withDatabase(url, 'no_such_database'), 3);
-    expect(result.ackAll).toBe(false);
     expect(result.acked).toEqual([]);
-    expect(result.retryAll).toEqual({ delaySeconds: retryDelaySeconds(3) });
+    expect(result.retried).toEqual([{ id: 'msg-0', delaySeconds: retryDelaySeconds(3) }]);
     expect(retryDelaySeconds(3)).toBeGreaterThan(retryDelaySeconds(1));
     expect(retryDelaySeconds(100)).toBe(300);
     expect(await messagesOf(c)).toEqual([]);
 
     const unconfigured = await run([upsert(c, { id: 'Q2', t: 1 })], '');
-    expect(unconfigured).toMatchObject({ ackAll: false, retryAll: { delaySeconds: retryDelaySeconds(1) } });
+    expect(unconfigured).toMatchObject({ acked: [], retried: [{ id: 'msg-0', delaySeconds: retryDelaySeconds(1) }] });
+  });
+
+  it('a batch that keeps failing is split: its neighbours are stored, only the event Postgres refuses is retried', async () => {
+    const c = await newConnection();
+    const good = Array.from({ length: 7 }, (_, i) => upsert(c, { id: `P${i}`, t: i + 1 }));
+    // A timestamp Postgres refuses (year 0 is a valid ISO string, not a Postgres date): one poison event.
+    const poison = upsert(c, { id: 'POISON', t: 9, timestamp: '0000-01-01T00:00:00.000Z' });
+    const bodies = [...good.slice(0, 3), poison, ...good.slice(3)];
+    // Early attempts retry everything (an outage fails every event alike) ...
+    const early = await run(bodies, url, 1);
+    expect(early.acked).toEqual([]);
+    expect(early.retried).toHaveLength(8);
+    // ... and once it has failed often enough, the batch is split down to the one that fails.
+    const late = await run(bodies, url, SPLIT_AFTER_ATTEMPTS);
+    expect(late.retried.map((r) => r.id)).toEqual(['msg-3']);
+    expect(late.acked.sort()).toEqual(['msg-0', 'msg-1', 'msg-2', 'msg-4', 'msg-5', 'msg-6', 'msg-7']);
+    expect((await messagesOf(c)).map((m) => m.providerMessageId).sort()).toEqual(good.map((g) => (g.event as { message: { provider_message_id: string } }).message.provider_message_id).sort());
+  });
+});
+
+describe('dead-lettered events', () => {
+  type Fn = (...args: unknown[]) => Promise<unknown>;
+  let consumeDeadEvents: Fn;
+  let redriveDeadEvents: Fn;
+  beforeAll(async () => {
+    const path = '../../queues/dead-events';
+    ({ consumeDeadEvents, redriveDeadEvents } = await import(/* @vite-ignore */ path));
+  });
+
+  it('are kept in Postgres, acknowledged only then, and go back on the events queue when an operator asks', async () => {
+    const c = await newConnection();
+    const bodies = [upsert(c, { id: 'D1', t: 1 }), receipt(c, 'D1', 'read')];
+    const seen = { acked: false, retried: false };
+    const env = { DATABASE_URL: url, NEON_WS_PROXY: fileDb.proxy };
+    await consumeDeadEvents(
+      { queue: 'events-dlq', messages: bodies.map((body) => ({ body, attempts: 101 })), ackAll: () => (seen.acked = true), retryAll: () => (seen.retried = true) },
+      env,
+    );
+    expect(seen).toEqual({ acked: true, retried: false });
+    const { rows } = await db.execute<{ id: string; body: unknown }>(sql`select id, body from dead_events where body->>'connection_pk' = ${c.pk} order by id`);
+    expect(rows.map((r) => r.body)).toEqual(bodies);
+
+    // Nothing goes back until asked (npm run admin -- redrive-events marks them).
+    const sent: unknown[] = [];
+    const events = { sendBatch: async (msgs: { body: unknown }[]) => void sent.push(...msgs.map((m) => m.body)) };
+    expect(await redriveDeadEvents({ ...env, EVENTS: events })).toBe(0);
+    await db.execute(sql`update dead_events set redrive_requested_at = now() where body->>'connection_pk' = ${c.pk}`);
+    expect(await redriveDeadEvents({ ...env, EVENTS: events })).toBe(2);
+    expect(sent).toEqual(bodies);
+    expect((await db.execute(sql`select 1 from dead_events where body->>'connection_pk' = ${c.pk}`)).rows).toEqual([]);
+
+    // Postgres away: not acknowledged, retried.
+    const down = { acked: false, retried: false };
+    await consumeDeadEvents(
+      { queue: 'events-dlq', messages: [{ body: bodies[0], attempts: 1 }], ackAll: () => (down.acked = true), retryAll: () => (down.retried = true) },
+      { DATABASE_URL: withDatabase(url, 'no_such_database'), NEON_WS_PROXY: fileDb.proxy },
+    );
+    expect(down).toEqual({ acked: false, retried: true });
   });
 });
