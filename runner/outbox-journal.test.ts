@@ -36,6 +36,24 @@ describe('the outbox journal', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('flushes appends to the disk within OUTBOX_FSYNC_MS (one fdatasync for a burst), on every append at 0, and on close', async () => {
+    const { journal } = OutboxJournal.open(dir, { syncMs: 50 });
+    const pk = randomUUID();
+    journal.added([{ pk, epoch: 1, event: status(1) }]);
+    journal.added([{ pk, epoch: 1, event: status(2) }]);
+    expect(journal.syncs).toBe(0);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(journal.syncs).toBe(1);
+    journal.close();
+    expect(journal.syncs).toBe(2);
+    const eager = OutboxJournal.open(dir, { syncMs: 0 });
+    eager.journal.added([{ pk, epoch: 1, event: status(3) }]);
+    eager.journal.added([{ pk, epoch: 1, event: status(4) }]);
+    expect(eager.journal.syncs).toBe(2);
+    eager.journal.close();
+    expect(readPending(readFileSync(journalFile(), 'utf8')).map((e) => e.event.id)).toEqual(['cs:1', 'cs:2', 'cs:3', 'cs:4']);
+  });
+
   it('keeps events the control plane has not accepted, and a new process replays them once', async () => {
     const pk = randomUUID();
     cp.epochs.set(pk, 3);

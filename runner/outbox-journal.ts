@@ -2,13 +2,15 @@
 // handed it to the control plane, so an event that only lived in memory is gone for good if the process
 // dies before its batch is accepted (kill -9, OOM kill, crash) — for minutes' worth of events during a
 // control-plane outage. With a journal, every event is appended (one write(2), so it survives the death
-// of the process, not of the machine) before it can be lost, and marked done once accepted or dropped;
-// a restarted runner replays what was never done.
+// of the process) before it can be lost, and marked done once accepted or dropped; a restarted runner
+// replays what was never done. Appends are flushed to the disk itself (fdatasync) within `syncMs` of
+// being written (OUTBOX_FSYNC_MS, 100 by default; 0: before every append returns), which bounds what a
+// crash of the machine or a power cut can lose to that window's events.
 //
 // Format: JSON lines, `{"n":<seq>,"pk","epoch","event"}` for an event and `{"done":[<seq>…]}` once
 // events leave the outbox. The file is truncated whenever nothing is pending and rewritten with only the
 // pending events when it grows past `compactBytes`, so it stays about the size of the outbox itself.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { RunnerEvent } from '../protocol/runner.js';
 
@@ -20,10 +22,14 @@ export class OutboxJournal {
   private fd: number;
   private nextSeq = 1;
   private bytes = 0;
+  private syncTimer: NodeJS.Timeout | undefined;
+  /** fdatasync calls so far (tests and metrics). */
+  syncs = 0;
 
   private constructor(
     private readonly file: string,
     private readonly compactBytes: number,
+    private readonly syncMs: number,
   ) {
     this.fd = openSync(file, 'a');
   }
@@ -32,11 +38,11 @@ export class OutboxJournal {
    * Opens the journal in `dir` and returns the events a previous process left pending, in order, already
    * carried over into the fresh journal.
    */
-  static open(dir: string, opts: { compactBytes?: number } = {}): { journal: OutboxJournal; pending: JournalEntry[] } {
+  static open(dir: string, opts: { compactBytes?: number; syncMs?: number } = {}): { journal: OutboxJournal; pending: JournalEntry[] } {
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, FILE);
     const pending = existsSync(file) ? readPending(readFileSync(file, 'utf8')) : [];
-    const journal = new OutboxJournal(file, opts.compactBytes ?? 16 * 1024 * 1024);
+    const journal = new OutboxJournal(file, opts.compactBytes ?? 16 * 1024 * 1024, opts.syncMs ?? 100);
     journal.rewrite(pending);
     return { journal, pending };
   }
@@ -66,7 +72,15 @@ export class OutboxJournal {
   }
 
   close(): void {
+    this.sync();
     closeSync(this.fd);
+  }
+
+  private sync(): void {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    fdatasyncSync(this.fd);
+    this.syncs++;
   }
 
   private append(text: string): void {
@@ -74,6 +88,11 @@ export class OutboxJournal {
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off);
     this.bytes += buf.length;
+    if (this.syncMs === 0) this.sync();
+    else if (!this.syncTimer) {
+      this.syncTimer = setTimeout(() => this.sync(), this.syncMs);
+      this.syncTimer.unref();
+    }
   }
 
   /** Replaces the file with just these events (write to a temporary file, then rename over). */

@@ -32,7 +32,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   const metrics = overrides.metrics ?? createMetrics();
 
   let sessions: Sessions | undefined;
-  const journaled = config.outboxDir ? OutboxJournal.open(config.outboxDir) : undefined;
+  const journaled = config.outboxDir ? OutboxJournal.open(config.outboxDir, { syncMs: config.outboxFsyncMs }) : undefined;
   const outbox = new Outbox({
     journal: journaled?.journal,
     controlPlaneUrl: config.controlPlaneUrl,
