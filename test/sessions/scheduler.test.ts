@@ -220,10 +220,17 @@ describe('sending through the lease holder', () => {
     expect(stored).toMatchObject({ direction: 'outbound', client_message_id: 'msg-001', provider_message_id: sent[0] });
     expect(first.headers.get('server-timing')).toMatch(/db;dur=\d+, runner;dur=\d+/);
 
+    // The same request twice at once: the second waits for the first's outcome instead of sending again.
+    const twice = { ...body, client_message_id: 'msg-002', message: 'twice at once' };
+    const [p1, p2] = await Promise.all([t.api.post('/api/send-message', twice), t.api.post('/api/send-message', twice)]);
+    expect([p1.status, p2.status]).toEqual([200, 200]);
+    expect(p2.body).toEqual(p1.body);
+    expect(sent).toHaveLength(2);
+
     // Without a client id every request is a new message.
     const other = await t.api.post('/api/send-message', { connection_id: id, to: '923001234567', message: 'again' });
     expect(other.body.provider_message_id).not.toBe(first.body.provider_message_id);
-    expect(sent).toHaveLength(2);
+    expect(sent).toHaveLength(3);
   });
 
   it('a runner that does not answer gives 504 and leaves the message unknown; the retry resends the same id', async () => {

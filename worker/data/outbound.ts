@@ -64,7 +64,13 @@ export interface OpenedOutbound {
   /** Absent when the tenant has no such connection. */
   connection?: { pk: string; status: ConnectionRow['status']; statusReason: string | null };
   /** The outbound row: just recorded, or recorded by an earlier attempt. Absent when nothing was recorded (not connected). */
-  message?: { id: number; status: MessageRow['status']; providerMessageId: string };
+  message?: {
+    id: number;
+    status: MessageRow['status'];
+    providerMessageId: string;
+    /** Present when an earlier attempt recorded the row: how long ago it last changed. */
+    earlierAgeMs?: number;
+  };
 }
 
 type LookupRow = {
@@ -74,13 +80,15 @@ type LookupRow = {
   connection_status_reason: string | null;
   message_id: string | null;
   message_status: MessageRow['status'] | null;
+  /** Set when the row is an earlier attempt's (not inserted by this call): how long ago it last changed. */
+  earlier_age_ms: string | number | null;
   provider_message_id: string | null;
 };
 
 /** Joins, as `earlier`, the row a previous attempt of this send recorded (same provider or client id), if any. */
 const earlierAttempt = (d: Pick<OutboundDraft, 'clientMessageId' | 'providerMessageId'>) => sql`
   left join lateral (
-    select id, status, provider_message_id from ${messages} m
+    select id, status, provider_message_id, extract(epoch from (now() - m.updated_at)) * 1000 as age_ms from ${messages} m
     where m.connection_pk = conn.id
       and (m.provider_message_id = ${d.providerMessageId} or m.client_message_id = ${d.clientMessageId ?? null})
     limit 1
@@ -107,6 +115,7 @@ export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutb
     )
     select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            coalesce(inserted.id, earlier.id) as message_id, coalesce(inserted.status, earlier.status) as message_status,
+           case when inserted.id is null then earlier.age_ms end as earlier_age_ms,
            coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id
     from tenant
     left join conn on true
@@ -132,7 +141,7 @@ export async function findOutbound(
       where c.tenant_id = tenant.id and c.connection_id = ${d.connectionId}
     )
     select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
-           earlier.id as message_id, earlier.status as message_status, earlier.provider_message_id
+           earlier.id as message_id, earlier.status as message_status, earlier.age_ms as earlier_age_ms, earlier.provider_message_id
     from tenant
     left join conn on true
     ${earlierAttempt(d)}
@@ -149,7 +158,12 @@ function opened(row: LookupRow, providerMessageId: string): OpenedOutbound {
     message:
       row.message_id === null
         ? undefined
-        : { id: Number(row.message_id), status: row.message_status!, providerMessageId: row.provider_message_id ?? providerMessageId },
+        : {
+            id: Number(row.message_id),
+            status: row.message_status!,
+            providerMessageId: row.provider_message_id ?? providerMessageId,
+            ...(row.earlier_age_ms === null ? {} : { earlierAgeMs: Number(row.earlier_age_ms) }),
+          },
   };
 }
 

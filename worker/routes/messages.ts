@@ -18,6 +18,7 @@ import { runCommand } from '../scheduler/client';
 import { publishRealtime } from '../hub/client';
 import { enqueueDeliveries } from '../webhooks/enqueue';
 import type { Db } from '../data/db';
+import type { MessageRow } from '../data/messages';
 import type { Env } from '../env';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import type { AppEnv } from '../http/context';
@@ -147,7 +148,10 @@ export const messageRoutes = newRouter()
       }
       if (!opened.keyValid) throw invalidApiKey();
       c.set('pendingApiKeyHash', undefined);
-      const { connection, message: row } = opened;
+      const { connection } = opened;
+      // Connected, yet no row: a concurrent request with the same id inserted it first (the insert waited
+      // for it and did nothing), after this statement's snapshot. It is committed now: read it.
+      const row = opened.message ?? (connection?.status === 'connected' ? (await findOutbound(db, draft)).message : undefined);
       if (!connection) throw connectionNotFound(body.connection_id);
       // The file is not needed once the send has an outcome the runner will not retry (or never started).
       const discardMedia = () => {
@@ -155,8 +159,11 @@ export const messageRoutes = newRouter()
         const { key } = stored;
         c.get('afterResponse')(() => c.env.MEDIA.delete(key));
       };
-      // A retry of a request that already went out answers the first result and sends nothing.
-      if (row && !isResendable(row.status)) {
+      // A retry of a request that already went out answers the first result and sends nothing. One that
+      // finds the earlier attempt still `pending` and recent waits for it: that attempt may be in flight (a
+      // duplicate sent at once), or just answered with its `sent` not yet written.
+      const settled = row ? await earlierOutcome(db, draft, row, sendTimeoutMs(c.env, Boolean(media))) : undefined;
+      if (row && settled && !isResendable(settled)) {
         discardMedia();
         return c.json(answer(row.providerMessageId), 200);
       }
@@ -181,8 +188,8 @@ export const messageRoutes = newRouter()
         connection.pk,
         command,
         media
-          ? Number(c.env.MEDIA_SEND_TIMEOUT_MS) || DEFAULT_MEDIA_SEND_TIMEOUT_MS
-          : Number(c.env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS,
+          ? sendTimeoutMs(c.env, true)
+          : sendTimeoutMs(c.env, false),
       );
       // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too):
       // the database, the whole runner round trip, and within it the runner's own part (WhatsApp included).
@@ -308,4 +315,30 @@ async function tellSent(env: Env, db: Db, messageId: number, connectionId: strin
       ],
     },
   ]);
+}
+
+const sendTimeoutMs = (env: Env, media: boolean) =>
+  media ? Number(env.MEDIA_SEND_TIMEOUT_MS) || DEFAULT_MEDIA_SEND_TIMEOUT_MS : Number(env.SEND_TIMEOUT_MS) || DEFAULT_SEND_TIMEOUT_MS;
+const EARLIER_POLL_MS = 50;
+
+/**
+ * The status to act on for an outbound row: its own, unless an earlier attempt recorded it `pending`
+ * within the send timeout, in which case that attempt may still be running (or just done, with `sent`
+ * on its way): its outcome is awaited, at most until it would have timed out. Past that it is taken as
+ * dead and the caller sends again (same WhatsApp id, so the recipient never sees two).
+ */
+async function earlierOutcome(
+  db: Db,
+  draft: Parameters<typeof findOutbound>[1],
+  row: NonNullable<OpenedOutbound['message']>,
+  timeoutMs: number,
+): Promise<MessageRow['status']> {
+  if (row.status !== 'pending' || row.earlierAgeMs === undefined || row.earlierAgeMs >= timeoutMs) return row.status;
+  const deadline = Date.now() + (timeoutMs - row.earlierAgeMs) + 1000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, EARLIER_POLL_MS));
+    const now = (await findOutbound(db, draft)).message;
+    if (!now || now.status !== 'pending') return now?.status ?? 'pending';
+  }
+  return 'pending';
 }
