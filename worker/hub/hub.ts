@@ -14,6 +14,7 @@
 import { Server, type Connection, type ConnectionContext } from 'partyserver';
 import type { RealtimeEvent } from '../../protocol/events';
 import { MAX_TICKET_TTL_SECONDS, TICKET_PATTERN, type ResyncReason } from '../../protocol/realtime';
+import { newSessionToken, sha256Hex } from '../auth/credentials';
 import type { Env } from '../env';
 import { encodeEvent } from '../realtime/socketio';
 import { planReplay, pruneBounds } from '../realtime/replay';
@@ -36,16 +37,6 @@ const nativeFrame = (event: string, data: string, sequence: number) =>
   `{"event":${JSON.stringify(event)},"data":${data},"sequence":${sequence}}`;
 
 const resyncData = (reason: ResyncReason, oldest?: number) => ({ reason, ...(oldest === undefined ? {} : { oldest_sequence: oldest }) });
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function randomSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
 
 export class Hub extends Server<Env> {
   static override options = { hibernate: true };
@@ -186,7 +177,7 @@ export class Hub extends Server<Env> {
   async issueTicket(ttlSeconds = MAX_TICKET_TTL_SECONDS): Promise<{ ticket: string; expiresAt: number }> {
     const now = Date.now();
     const ttl = Math.min(Math.max(1, Math.floor(ttlSeconds)), MAX_TICKET_TTL_SECONDS);
-    const secret = randomSecret();
+    const secret = newSessionToken();
     const expiresAt = now + ttl * 1000;
     this.ctx.storage.sql.exec('DELETE FROM tickets WHERE expires_at <= ?', now);
     this.ctx.storage.sql.exec('INSERT INTO tickets (hash, expires_at) VALUES (?, ?)', await sha256Hex(secret), expiresAt);
