@@ -2,17 +2,19 @@
 // owner may enter (root's home, a `mktemp -d`), under a path with a space, without DATABASE_URL (so on
 // the embedded PostgreSQL), with the sandbox on. It must serve, stop on a supervisor's SIGTERM and on
 // Ctrl-C leaving no process or port behind, and reuse its data on the next start. Run as root (as CI
-// is), this is the case where PostgreSQL's own user cannot enter the project folder.
+// is), this is the case where PostgreSQL's own user cannot enter the project folder. It runs with the
+// end-to-end files, one file at a time: a whole second stack beside the unit tests would starve the
+// shared stack's runners of CPU on a 2-core machine.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forEachLine } from './lib/lines';
-import { freePort, isPortFree } from './lib/ports';
+import { forEachLine } from '../../scripts/lib/lines';
+import { freePort, isPortFree } from '../../scripts/lib/ports';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const START_TIMEOUT_MS = 150_000;
 const STOP_TIMEOUT_MS = 60_000;
 
