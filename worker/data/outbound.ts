@@ -196,10 +196,10 @@ export async function markSent(db: Db, id: number, sentAt?: Date): Promise<{ row
   };
 }
 
-export async function markOutbound(db: Db, id: number, status: 'unknown' | 'failed', extra: { sentAt?: Date; error?: string } = {}) {
+export async function markOutbound(db: Db, id: number, status: 'unknown' | 'failed', extra: { error?: string } = {}) {
   await db
     .update(messages)
-    .set({ status, error: extra.error ?? null, ...(extra.sentAt ? { sentAt: extra.sentAt } : {}), updatedAt: nowMs })
+    .set({ status, error: extra.error ?? null, updatedAt: nowMs })
     // Receipts may already have moved it on (delivered/read): never move a status back.
     .where(and(eq(messages.id, id), inArray(messages.status, [...RESENDABLE])));
 }

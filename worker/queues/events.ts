@@ -11,7 +11,7 @@ import type { EventsStore } from '../data/events';
 import { persistEvents, type PersistOutcome } from '../data/events';
 import { publicEventsOf } from '../data/events/public';
 import { publishRealtime } from '../hub/client';
-import { enqueueDeliveries } from '../webhooks/enqueue';
+import { enqueueCommitted } from '../webhooks/enqueue';
 import type { Env } from '../env';
 
 /** Retry delay: 5 s doubling per attempt, at most 5 minutes. */
@@ -64,13 +64,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, ctx:
   await store(eventsStore(env, (closing) => ctx.waitUntil(closing)), entries, attempts >= SPLIT_AFTER_ATTEMPTS, stored, batch.queue);
   const outcomes = stored.map((s) => s.outcome);
   const deliveries = outcomes.flatMap((o) => o.deliveries);
-  // The deliveries are rows of the committed transaction already; putting them on the queue now is only
-  // for speed: if this fails (or the Worker dies here), the sweep enqueues them within a minute or two.
-  try {
-    await enqueueDeliveries(env, deliveries);
-  } catch (e) {
-    console.warn(JSON.stringify({ level: 'warn', msg: 'enqueueing webhook deliveries failed; the sweep will', count: deliveries.length, error: errorText(e) }));
-  }
+  await enqueueCommitted(env, deliveries);
   const done = stored.flatMap((s) => s.entries);
   for (const e of done) e.msg.ack();
   const spilled = done.flatMap((e) => (e.spilledKey ? [e.spilledKey] : []));

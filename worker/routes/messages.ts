@@ -16,7 +16,7 @@ import { ApiError, connectionNotFound } from '../http/errors';
 import { invalidApiKey } from '../auth/middleware';
 import { runCommand } from '../scheduler/client';
 import { publishRealtime } from '../hub/client';
-import { enqueueDeliveries } from '../webhooks/enqueue';
+import { enqueueCommitted } from '../webhooks/enqueue';
 import type { Db } from '../data/db';
 import type { MessageRow } from '../data/messages';
 import type { Env } from '../env';
@@ -187,9 +187,7 @@ export const messageRoutes = newRouter()
         c.env,
         connection.pk,
         command,
-        media
-          ? sendTimeoutMs(c.env, true)
-          : sendTimeoutMs(c.env, false),
+        sendTimeoutMs(c.env, Boolean(media)),
       );
       // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too):
       // the database, the whole runner round trip, and within it the runner's own part (WhatsApp included).
@@ -303,7 +301,7 @@ export const messageRoutes = newRouter()
  */
 async function tellSent(env: Env, db: Db, messageId: number, connectionId: string, sentAt?: Date) {
   const { row, tenantId, deliveries } = await markSent(db, messageId, sentAt);
-  await enqueueDeliveries(env, deliveries).catch((e) => console.warn(JSON.stringify({ level: 'warn', msg: 'enqueueing webhook deliveries failed; the sweep will', error: String(e) })));
+  await enqueueCommitted(env, deliveries);
   if (!row || !tenantId) return;
   const ids = { connectionId, chatId: row.chatId, clientMessageId: row.clientMessageId, providerMessageId: row.providerMessageId ?? '' };
   await publishRealtime(env, [
