@@ -183,6 +183,8 @@ export const messages = pgTable(
       .on(t.connectionPk, t.clientMessageId)
       .where(sql`${t.clientMessageId} is not null`),
     index('messages_chat_history_idx').on(t.connectionPk, t.chatId, t.sentAt, t.id),
+    // The overview's count of today's messages (GET /api/stats): chat history's index leads with the chat.
+    index('messages_connection_sent_idx').on(t.connectionPk, t.sentAt),
   ],
 );
 
@@ -231,6 +233,8 @@ export const webhookDeliveries = pgTable(
     index('webhook_deliveries_message_idx').on(t.messageId),
     // Retention (the sweep forgets finished deliveries after WEBHOOK_RETENTION_DAYS).
     index('webhook_deliveries_finished_idx').on(t.updatedAt).where(sql`${t.state} in ('delivered', 'failed', 'dead')`),
+    // The overview's count of deliveries that died lately (GET /api/stats); dead ones are few.
+    index('webhook_deliveries_dead_idx').on(t.tenantId, t.updatedAt).where(sql`${t.state} = 'dead'`),
   ],
 );
 
@@ -281,5 +285,7 @@ export const webhookLogs = pgTable(
     index('webhook_logs_connection_recent_idx').on(t.connectionPk, t.createdAt, t.id),
     index('webhook_logs_delivery_idx').on(t.deliveryId),
     index('webhook_logs_created_idx').on(t.createdAt),
+    // The overview's count of the last day's failed attempts (GET /api/stats), per tenant; failures are few.
+    index('webhook_logs_failed_idx').on(t.tenantId, t.createdAt).where(sql`${t.state} <> 'delivered'`),
   ],
 );

@@ -18,6 +18,7 @@ import { messageRoutes } from './routes/messages';
 import { realtimeRoutes, socketIoRoutes } from './routes/realtime';
 import { loginRoutes, sessionRoutes } from './routes/session';
 import { sessionControlRoutes } from './routes/sessions';
+import { statsRoutes } from './routes/stats';
 import { registerWebhookEvents, webhookRoutes } from './routes/webhooks';
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -91,5 +92,6 @@ export function createApp() {
   app.route('/api', sessionControlRoutes);
   app.route('/api', messageRoutes);
   app.route('/api', webhookRoutes);
+  app.route('/api', statsRoutes);
   return app;
 }

@@ -24,6 +24,7 @@ const ROUTES: [string, string, unknown?][] = [
   ['DELETE', '/api/keys/00000000-0000-4000-8000-000000000000'],
   ['GET', '/api/auth/me'],
   ['POST', '/api/auth/logout'],
+  ['GET', '/api/stats'],
 ];
 
 describe('API keys', () => {

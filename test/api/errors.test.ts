@@ -111,6 +111,7 @@ describe('API reference', () => {
       ['/api/auth/login', 'post'],
       ['/api/auth/logout', 'post'],
       ['/api/auth/me', 'get'],
+      ['/api/stats', 'get'],
     ];
     for (const [path, method] of expected) expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
     const described = Object.entries(paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m} ${p}`));

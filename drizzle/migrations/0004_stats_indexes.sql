@@ -1,0 +1,3 @@
+CREATE INDEX "messages_connection_sent_idx" ON "messages" USING btree ("connection_pk","sent_at");--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_dead_idx" ON "webhook_deliveries" USING btree ("tenant_id","updated_at") WHERE "webhook_deliveries"."state" = 'dead';--> statement-breakpoint
+CREATE INDEX "webhook_logs_failed_idx" ON "webhook_logs" USING btree ("tenant_id","created_at") WHERE "webhook_logs"."state" <> 'delivered';
