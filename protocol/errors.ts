@@ -34,6 +34,9 @@ export const errorCodes = [
   'media_unavailable',
   'media_too_large',
   'pairing_unavailable',
+  'sandbox_disabled',
+  'sandbox_unreachable',
+  'sandbox_bad_response',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];

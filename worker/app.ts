@@ -16,6 +16,7 @@ import { apiKeyRoutes } from './routes/api-keys';
 import { connectionRoutes } from './routes/connections';
 import { messageRoutes } from './routes/messages';
 import { realtimeRoutes, socketIoRoutes } from './routes/realtime';
+import { sandboxRoutes } from './routes/sandbox';
 import { loginRoutes, sessionRoutes } from './routes/session';
 import { sessionControlRoutes } from './routes/sessions';
 import { statsRoutes } from './routes/stats';
@@ -93,5 +94,6 @@ export function createApp() {
   app.route('/api', messageRoutes);
   app.route('/api', webhookRoutes);
   app.route('/api', statsRoutes);
+  app.route('/api', sandboxRoutes);
   return app;
 }

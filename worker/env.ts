@@ -38,6 +38,11 @@ export interface Env {
   WEBHOOK_SWEEP_LATE_SECONDS?: string;
   /** Finished webhook deliveries and log rows are kept this many days (default 30). */
   WEBHOOK_RETENTION_DAYS?: string;
+  /**
+   * The WhatsApp Web emulator's control URL (e.g. http://127.0.0.1:5800/control): set by the dev stack with
+   * SANDBOX=1 and by the tests, never in production. Unset, /api/sandbox says `enabled: false`.
+   */
+  SANDBOX_CONTROL_URL?: string;
   SCHEDULER: DurableObjectNamespace<Scheduler>;
   HUB: DurableObjectNamespace<Hub>;
   /** One Socket.IO (Engine.IO) session per object, named by its sid (worker/realtime/socketio-session.ts). */

@@ -38,7 +38,7 @@ export interface StackOptions {
   runners?: number;
   /** Serve one prebuilt bundle instead of watching the sources (tests, benchmarks). */
   prebuilt?: boolean;
-  /** Run a WhatsApp Web emulator and point the runners at it instead of WhatsApp. */
+  /** Run a WhatsApp Web emulator, point the runners at it instead of WhatsApp, and give the Worker its control URL. */
   sandbox?: { port: number; dataFile?: string };
   /** How often the local cron ticker runs the Worker's scheduled handler (default: every minute, as the cron says). */
   cronIntervalMs?: number;
@@ -66,18 +66,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const proxy = await startNeonProxy();
     stops.push(proxy.close);
 
-    const runnerToken = opts.vars?.RUNNER_TOKEN ?? randomBytes(24).toString('base64url');
-    const worker = await startWorker({
-      port: opts.port,
-      persistTo: path.join(opts.dataDir, 'wrangler'),
-      vars: { DATABASE_URL: databaseUrl, NEON_WS_PROXY: proxy.address, RUNNER_TOKEN: runnerToken, ...opts.vars },
-      prebuilt: opts.prebuilt,
-      log: opts.log ? (l) => opts.log!(`[worker] ${l}`) : undefined,
-    });
-    stops.push(worker.stop);
-    const ticker = startCronTicker(worker.url, opts.cronIntervalMs ?? 60_000, (l) => log(`[cron] ${l}`));
-    stops.push(async () => ticker.stop());
-
+    // The emulator comes first: the Worker is told where its control API is (/api/sandbox).
     let emulator: Stack['emulator'];
     if (opts.sandbox) {
       const mediaCaFile = path.join(opts.dataDir, 'emulator-media-ca.pem');
@@ -86,6 +75,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       emulator = { url: emu.url, controlUrl: emu.controlUrl, rootPublicKey: emu.rootPublicKey, mediaCaFile };
       log(`sandbox: WhatsApp Web emulator on ${emu.url} (control API ${emu.controlUrl})`);
     }
+
+    const runnerToken = opts.vars?.RUNNER_TOKEN ?? randomBytes(24).toString('base64url');
+    const worker = await startWorker({
+      port: opts.port,
+      persistTo: path.join(opts.dataDir, 'wrangler'),
+      vars: {
+        DATABASE_URL: databaseUrl,
+        NEON_WS_PROXY: proxy.address,
+        RUNNER_TOKEN: runnerToken,
+        ...(emulator ? { SANDBOX_CONTROL_URL: emulator.controlUrl } : {}),
+        ...opts.vars,
+      },
+      prebuilt: opts.prebuilt,
+      log: opts.log ? (l) => opts.log!(`[worker] ${l}`) : undefined,
+    });
+    stops.push(worker.stop);
+    const ticker = startCronTicker(worker.url, opts.cronIntervalMs ?? 60_000, (l) => log(`[cron] ${l}`));
+    stops.push(async () => ticker.stop());
+
     for (let i = 0; i < (opts.runners ?? 0); i++) {
       const runner = await startRunner({
         controlPlaneUrl: worker.url,

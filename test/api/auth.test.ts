@@ -25,6 +25,14 @@ const ROUTES: [string, string, unknown?][] = [
   ['GET', '/api/auth/me'],
   ['POST', '/api/auth/logout'],
   ['GET', '/api/stats'],
+  ['GET', '/api/sandbox'],
+  ['POST', '/api/sandbox/phones', {}],
+  ['POST', '/api/sandbox/phones/15550001111/scan', { qr: 'x' }],
+  ['POST', '/api/sandbox/phones/15550001111/pairing-code', { code: 'ABCD1234' }],
+  ['POST', '/api/sandbox/contacts', {}],
+  ['POST', '/api/sandbox/contacts/15550002222/messages', { to: '15550001111', text: 'hi' }],
+  ['GET', '/api/sandbox/contacts/15550002222/inbox'],
+  ['POST', '/api/sandbox/contacts/15550002222/receipts', { ids: ['x'], type: 'read' }],
 ];
 
 describe('API keys', () => {

@@ -112,6 +112,14 @@ describe('API reference', () => {
       ['/api/auth/logout', 'post'],
       ['/api/auth/me', 'get'],
       ['/api/stats', 'get'],
+      ['/api/sandbox', 'get'],
+      ['/api/sandbox/phones', 'post'],
+      ['/api/sandbox/phones/{phone}/scan', 'post'],
+      ['/api/sandbox/phones/{phone}/pairing-code', 'post'],
+      ['/api/sandbox/contacts', 'post'],
+      ['/api/sandbox/contacts/{phone}/messages', 'post'],
+      ['/api/sandbox/contacts/{phone}/inbox', 'get'],
+      ['/api/sandbox/contacts/{phone}/receipts', 'post'],
     ];
     for (const [path, method] of expected) expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
     const described = Object.entries(paths).flatMap(([p, ms]) => Object.keys(ms).map((m) => `${m} ${p}`));

@@ -139,6 +139,9 @@ describe('npm run dev from a private folder with a space in its path', () => {
     }
     const created = await api('POST', '/api/connections', { connection_id: 'kept-across-restarts' });
     expect(created.status).toBe(201);
+    // SANDBOX=1: the Worker was given the emulator's control URL, so /api/sandbox acts through it.
+    const sandbox = await api('GET', '/api/sandbox');
+    expect(await sandbox.json()).toEqual({ enabled: true, phones: [], contacts: [] });
 
     // What `timeout`, `docker stop` and systemd send, to npm itself.
     const code = await stop(first, () => first.child.kill('SIGTERM'));

@@ -85,6 +85,8 @@ export default async function setup(project: TestProject) {
         MAX_MEDIA_BYTES: String(TEST_MAX_MEDIA_BYTES),
         ALLOW_PRIVATE_WEBHOOK_TARGETS: `127.0.0.1:${mediaServerPort},127.0.0.1:${webhookSinkPort}`,
         RUNNER_TOKEN: runnerToken,
+        // /api/sandbox acts through this emulator, the one the tests' runners talk to.
+        SANDBOX_CONTROL_URL: emulator.controlUrl,
         ...TEST_SCHEDULER_VARS,
         ...TEST_WEBHOOK_VARS,
       },

@@ -52,11 +52,38 @@ export function phoneNumber(): string {
 }
 
 
+/** Who acts as the phone: the emulator's control API, or the API's /api/sandbox routes (as the dashboard does). */
+export type PhoneSide = 'emulator' | 'sandbox-api';
+
+interface ActAsPhone {
+  create(number: string, name: string): Promise<void>;
+  scan(number: string, qrRaw: string): Promise<void>;
+}
+
+const emulatorPhone: ActAsPhone = {
+  create: async (number, name) => void (await phone('POST', '/accounts', { phone: number, name })),
+  scan: async (number, qrRaw) => void (await phone('POST', `/accounts/${number}/scan`, { qr: qrRaw })),
+};
+
+const sandboxApiPhone = (t: { api: ReturnType<typeof client> }): ActAsPhone => ({
+  create: async (number, name) => {
+    const res = await t.api.post('/api/sandbox/phones', { phone: number, name });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toEqual({ phone: number, name, jid: `${number}@s.whatsapp.net`, devices: { count: 0, online: 0 } });
+  },
+  scan: async (number, qrRaw) => {
+    const res = await t.api.post(`/api/sandbox/phones/${number}/scan`, { qr: qrRaw });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ phone: number, device: expect.any(Number), jid: `${number}:${res.body.device}@s.whatsapp.net` });
+  },
+});
+
 /** Creates a connection for the tenant and links it by scanning its QR with a fresh emulated phone. */
-export async function linkedConnection(t: { api: ReturnType<typeof client> }) {
+export async function linkedConnection(t: { api: ReturnType<typeof client> }, via: PhoneSide = 'emulator') {
   const id = uniqueId('wa');
   const number = phoneNumber();
-  await phone('POST', '/accounts', { phone: number, name: `Phone ${number}` });
+  const actor = via === 'emulator' ? emulatorPhone : sandboxApiPhone(t);
+  await actor.create(number, `Phone ${number}`);
   expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
   const qr = await eventually(async () => {
     const res = await t.api.get(`/api/get-qr/${id}?wait=10`);
@@ -64,7 +91,7 @@ export async function linkedConnection(t: { api: ReturnType<typeof client> }) {
   }, 'a QR from the runner');
   expect(qr.qr).toMatch(/^data:image\/png;base64,/);
   expect(qr.status).toBe('connecting');
-  await phone('POST', `/accounts/${number}/scan`, { qr: qr.qr_raw });
+  await actor.scan(number, qr.qr_raw);
   await eventually(async () => (await t.api.get(`/api/connections/${id}`)).body.status === 'connected', 'the connection to be connected');
   return { id, number };
 }

@@ -27,7 +27,8 @@ export function errorResponses(...statuses: number[]) {
   >;
 }
 
-function errorContent(description: string) {
+/** One error response with its own description, for a status whose usual one does not fit the route. */
+export function errorContent(description: string) {
   return { description, content: { 'application/json': { schema: ErrorBody } } };
 }
 
