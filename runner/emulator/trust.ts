@@ -36,7 +36,7 @@ export const mediaTrustOptions = (caPem: string): Pick<UserFacingSocketConfig, '
   const ca = [...defaults, caPem];
   return {
     fetchAgent: new HttpsAgent({ ca }),
-    // Node's fetch takes an undici dispatcher; RequestInit's DOM typing does not know the field.
-    options: { dispatcher: new UndiciAgent({ connect: { ca } }) } as RequestInit,
+    // Node's fetch takes an undici dispatcher; RequestInit's typing (undici-types) is another copy of the class.
+    options: { dispatcher: new UndiciAgent({ connect: { ca } }) } as unknown as RequestInit,
   };
 };

@@ -1,6 +1,7 @@
 // Bad input of every kind gets a clear 4xx with the one error body, never a 500.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, closeDatabase, expectError, newTenant } from '../harness/api';
+import type { ErrorBody } from '../../protocol/errors';
 
 afterAll(closeDatabase);
 
@@ -62,10 +63,10 @@ describe('bad input', () => {
     const big = 'x'.repeat(200 * 1024);
     const res = await chunked('/api/connections', `{"connection_id":"c","webhook_url":"https://example.com/${big}"}`);
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('payload_too_large');
+    expect(((await res.json()) as ErrorBody).error.code).toBe('payload_too_large');
     const send = await chunked('/api/send-message', `{"connection_id":"c","to":"923001234567","message":"${'x'.repeat(1024 * 1024)}"}`);
     expect(send.status).toBe(413);
-    expect((await send.json()).error.code).toBe('payload_too_large');
+    expect(((await send.json()) as ErrorBody).error.code).toBe('payload_too_large');
   });
 
   it('an unknown API route is a JSON 404', async () => {

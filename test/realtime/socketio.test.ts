@@ -6,6 +6,7 @@ import { io, type Socket } from 'socket.io-client';
 import { baseUrl, closeDatabase, newTenant, uniqueId } from '../harness/api';
 import { eventually, launchRunner, linkedConnection, phone, phoneNumber, stopRunners } from '../harness/whatsapp';
 import { bearer, openStream, sleep } from './streams';
+import type { ErrorBody } from '../../protocol/errors';
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
 type Received = { event: string; data: any; transport: string };
@@ -217,7 +218,7 @@ describe('Engine.IO long-polling, spoken by hand', () => {
     await eio(`&sid=${open.sid}`, { method: 'POST', body: '1' });
     const after = await eio(`&sid=${open.sid}`);
     expect(after.status).toBe(400);
-    expect((await after.json()).error.code).toBe('unknown_session');
+    expect(((await after.json()) as ErrorBody).error.code).toBe('unknown_session');
   });
 
   it('refuses what is not Engine.IO v4', async () => {
@@ -226,7 +227,7 @@ describe('Engine.IO long-polling, spoken by hand', () => {
     expect((await eio('', { method: 'POST', body: '40' })).status).toBe(400);
     const unknown = await eio('&sid=AAAAAAAAAAAAAAAAAAAAAAAAAAA');
     expect(unknown.status).toBe(400);
-    expect((await unknown.json()).error).toMatchObject({ code: 'unknown_session', message: expect.any(String) });
+    expect(((await unknown.json()) as ErrorBody).error).toMatchObject({ code: 'unknown_session', message: expect.any(String) });
     const { sid } = await handshake();
     const garbage = await eio(`&sid=${sid}`, { method: 'POST', body: '9what' });
     expect(garbage.status).toBe(400);
