@@ -17,6 +17,10 @@ export const Me = z
   })
   .meta({ id: 'Me' });
 
+export const SessionProbe = z
+  .object({ session: Me.nullable().meta({ description: 'Null when the request carries no valid credential.' }) })
+  .meta({ id: 'SessionProbe' });
+
 export const CreateApiKeyBody = z
   .object({ name: z.string().trim().min(1).max(100).meta({ example: 'production backend' }) })
   .strict()

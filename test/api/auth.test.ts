@@ -177,4 +177,19 @@ describe('dashboard sessions', () => {
   it('a forged session cookie is refused', async () => {
     expectError(await call('GET', '/api/connections', { headers: { cookie: 'sb_session=forged' } }), 401, 'unauthorized');
   });
+
+  it('GET /api/auth/session answers who is logged in, and null (not a 401) for nobody', async () => {
+    const cookie = cookieOf(await login(t.email, t.password));
+    const me = await call('GET', '/api/auth/session', { headers: { cookie } });
+    expect(me.status).toBe(200);
+    expect(me.body.session).toMatchObject({ tenant: { id: t.tenantId, name: t.name }, via: 'session', user: { email: t.email } });
+    expect((await call('GET', '/api/auth/session', { key: t.apiKey })).body.session).toMatchObject({ via: 'api_key', user: null });
+    for (const headers of [{}, { cookie: 'sb_session=forged' }, { authorization: 'Bearer sk_live_nope' }] as Record<string, string>[]) {
+      const nobody = await call('GET', '/api/auth/session', { headers });
+      expect(nobody.status).toBe(200);
+      expect(nobody.body).toEqual({ session: null });
+    }
+    await call('POST', '/api/auth/logout', { headers: { cookie, origin: baseUrl() } });
+    expect((await call('GET', '/api/auth/session', { headers: { cookie } })).body).toEqual({ session: null });
+  });
 });

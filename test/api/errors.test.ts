@@ -112,6 +112,7 @@ describe('API reference', () => {
       ['/api/auth/login', 'post'],
       ['/api/auth/logout', 'post'],
       ['/api/auth/me', 'get'],
+      ['/api/auth/session', 'get'],
       ['/api/stats', 'get'],
       ['/api/sandbox', 'get'],
       ['/api/sandbox/phones', 'post'],

@@ -3,9 +3,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { sessions, tenants, users } from '../../drizzle/schema';
-import { LoginBody, Me } from '../../protocol/auth';
+import { LoginBody, Me, SessionProbe } from '../../protocol/auth';
+import type { Context } from 'hono';
+import type { AppEnv } from '../http/context';
 import { DUMMY_PASSWORD_HASH, newSessionToken, sha256Hex, verifyPassword } from '../auth/credentials';
-import { SESSION_COOKIE, assertSameOrigin } from '../auth/middleware';
+import { SESSION_COOKIE, assertSameOrigin, requireTenant } from '../auth/middleware';
 import { ApiError } from '../http/errors';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 
@@ -13,7 +15,30 @@ const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 const tags = ['Session'];
 
 /** Login is the one /api write that needs no credential; it is still refused cross-site. */
-export const loginRoutes = newRouter().openapi(
+export const loginRoutes = newRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/auth/session',
+      tags,
+      summary: 'Am I logged in',
+      description:
+        'Like GET /api/auth/me, but a missing, expired or unknown credential is an answer (`session: null`), not a 401: ' +
+        'the dashboard asks this on load, before anyone has logged in.',
+      security: [],
+      responses: { 200: jsonContent(SessionProbe, 'The caller, or null.') },
+    }),
+    async (c) => {
+      try {
+        await requireTenant(c, async () => {});
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return c.json({ session: null }, 200);
+        throw e;
+      }
+      return c.json({ session: await describeCaller(c) }, 200);
+    },
+  )
+  .openapi(
   createRoute({
     method: 'post',
     path: '/auth/login',
@@ -64,6 +89,21 @@ export const loginRoutes = newRouter().openapi(
   },
 );
 
+/** The tenant (and user, for a dashboard session) behind the request's credential. */
+async function describeCaller(c: Context<AppEnv>): Promise<z.infer<typeof Me>> {
+  const principal = c.get('principal');
+  const db = c.get('db');
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.id, principal.tenantId)).limit(1);
+  const [user] = principal.userId
+    ? await db
+        .select({ id: users.id, email: users.email, role: users.role })
+        .from(users)
+        .where(and(eq(users.id, principal.userId), eq(users.tenantId, principal.tenantId)))
+        .limit(1)
+    : [];
+  return { tenant: { id: tenant!.id, name: tenant!.name }, via: principal.via, user: user ?? null };
+}
+
 export const sessionRoutes = newRouter()
   .openapi(
     createRoute({
@@ -89,17 +129,5 @@ export const sessionRoutes = newRouter()
       description: 'The tenant (and user, for a dashboard session) the credential belongs to.',
       responses: { 200: jsonContent(Me, 'The caller.'), ...errorResponses(401) },
     }),
-    async (c) => {
-      const principal = c.get('principal');
-      const db = c.get('db');
-      const [tenant] = await db.select().from(tenants).where(eq(tenants.id, principal.tenantId)).limit(1);
-      const [user] = principal.userId
-        ? await db
-            .select({ id: users.id, email: users.email, role: users.role })
-            .from(users)
-            .where(and(eq(users.id, principal.userId), eq(users.tenantId, principal.tenantId)))
-            .limit(1)
-        : [];
-      return c.json({ tenant: { id: tenant!.id, name: tenant!.name }, via: principal.via, user: user ?? null }, 200);
-    },
+    async (c) => c.json(await describeCaller(c), 200),
   );
