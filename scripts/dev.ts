@@ -101,6 +101,8 @@ async function main() {
       created = await firstRun(url);
     },
     runners: Number(process.env.RUNNERS ?? 1),
+    // Edits to dashboard/ (or protocol/) are rebuilt into dashboard/dist and served on the next page load.
+    dashboard: 'watch',
     sandbox: sandbox ? { port: Number(process.env.EMULATOR_PORT ?? 5800), dataFile: path.join(DATA, 'sandbox.json') } : undefined,
   });
   await writeFile(STACK_FILE, JSON.stringify({ databaseUrl: stack.databaseUrl, url: stack.url, pid: process.pid }));
@@ -111,6 +113,7 @@ async function main() {
   const key = process.env.BOOTSTRAP_API_KEY ?? shown?.apiKey ?? '<your API key>';
   console.log(`
   Switchboard is running at ${url}
+  Dashboard:      ${url}  (log in with the dashboard login below)
   API reference:  ${url}/api/docs
 ${shown ? `
   ${created ? 'First run: created' : 'Credentials from the first run'} (kept in ${path.relative(ROOT, CREDENTIALS_FILE)}):
@@ -124,7 +127,8 @@ ${shown ? `
 
 ${
     stack.emulator
-      ? `  Sandbox (SANDBOX=1): runners talk to an emulated WhatsApp, not the real one. Act as the phone:
+      ? `  Sandbox (SANDBOX=1): runners talk to an emulated WhatsApp, not the real one. In the dashboard, the
+  Sandbox page is the phone and its contacts (scan a connection's QR, write as a contact). Or by hand:
     curl -X POST ${stack.emulator.controlUrl}/accounts -H 'Content-Type: application/json' -d '{"phone": "15550001111", "name": "My phone"}'
     curl -X POST ${stack.emulator.controlUrl}/accounts/15550001111/scan -H 'Content-Type: application/json' -d '{"qr": "<qr_raw from get-qr>"}'
     curl -X POST ${stack.emulator.controlUrl}/contacts -H 'Content-Type: application/json' -d '{"phone": "15550002222", "name": "Alice"}'

@@ -9,7 +9,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const run = (args: string[]) => spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' }).status ?? 1;
 const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 
-for (const project of ['tsconfig.json', 'worker/tsconfig.json']) {
+for (const project of ['tsconfig.json', 'worker/tsconfig.json', 'dashboard/tsconfig.json']) {
   console.log(`typecheck ${project}`);
   if (run([tsc, '-p', project, '--noEmit']) !== 0) process.exit(1);
 }

@@ -90,6 +90,7 @@ export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator
   let tenant: { apiKey: string; tenantId: string } | undefined;
   ctx.log(`starting ${server ? 'a database on DATABASE_URL' : 'embedded Postgres'} and the Worker in workerd`);
   const stack = await startStack({
+    dashboard: 'if-missing',
     dataDir,
     port: await freePort(),
     databaseUrl,

@@ -1,15 +1,54 @@
-// Makes sure the Worker has static assets to serve: the built dashboard when it exists, else a landing
-// page pointing at the API reference (wrangler refuses to start without the assets directory).
-import { cp, mkdir, stat } from 'node:fs/promises';
+// Builds the dashboard (dashboard/, a Vite + React app) into dashboard/dist, which the Worker serves as its
+// static assets: once for `npm run build` and the tests, or watching the sources for `npm run dev`
+// (each change rebuilt in place; the Worker serves the new files on the next request).
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DASHBOARD_DIST = path.join(ROOT, 'dashboard/dist');
+const CONFIG = path.join(ROOT, 'dashboard/vite.config.ts');
 
-export async function ensureDashboardAssets(): Promise<void> {
-  const index = path.join(DASHBOARD_DIST, 'index.html');
-  if (await stat(index).then(() => true, () => false)) return;
-  await mkdir(DASHBOARD_DIST, { recursive: true });
-  await cp(path.join(ROOT, 'dashboard/landing'), DASHBOARD_DIST, { recursive: true });
+/** What a watching build returns (Rolldown's watcher; only what is used here). */
+interface Watcher {
+  on(event: 'event', listener: (e: { code: string; error?: unknown; result?: { close(): Promise<void> } | null }) => void): void;
+  close(): Promise<void>;
+}
+
+export interface DashboardWatcher {
+  close(): Promise<void>;
+}
+
+/** One production build of the dashboard (none when `onlyIfMissing` and a build is there). */
+export async function buildDashboard({ onlyIfMissing = false } = {}): Promise<void> {
+  if (onlyIfMissing && (await stat(path.join(DASHBOARD_DIST, 'index.html')).then(() => true, () => false))) return;
+  const { build } = await import('vite');
+  await build({ configFile: CONFIG, mode: 'production' });
+}
+
+/**
+ * Builds the dashboard, then rebuilds it on every change to its sources (or to protocol/). Resolves once the
+ * first build is written, so the Worker never starts without assets; later failures are logged, not fatal.
+ */
+export async function watchDashboard(log: (line: string) => void): Promise<DashboardWatcher> {
+  const { build } = await import('vite');
+  const watcher = (await build({ configFile: CONFIG, mode: 'development', build: { watch: {} } })) as unknown as Watcher;
+  await new Promise<void>((resolve, reject) => {
+    let first = true;
+    watcher.on('event', (e) => {
+      if (e.code === 'END') {
+        if (first) resolve();
+        else log('dashboard rebuilt');
+        first = false;
+      } else if (e.code === 'ERROR') {
+        const message = e.error instanceof Error ? e.error.message : String(e.error);
+        if (first) reject(new Error(`dashboard build failed: ${message}`));
+        else log(`✘ dashboard build failed: ${message}`);
+        void e.result?.close();
+      } else if (e.code === 'BUNDLE_END') {
+        void e.result?.close();
+      }
+    });
+  });
+  return { close: () => watcher.close() };
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startEmulator } from '../../runner/emulator/index';
 import { startRunner } from './runner-process';
-import { ensureDashboardAssets } from './dashboard';
+import { buildDashboard, watchDashboard } from './dashboard';
 import { startCronTicker } from './cron-ticker';
 import { applyMigrations } from './database';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -40,6 +40,11 @@ export interface StackOptions {
   prebuilt?: boolean;
   /** Run a WhatsApp Web emulator, point the runners at it instead of WhatsApp, and give the Worker its control URL. */
   sandbox?: { port: number; dataFile?: string };
+  /**
+   * The dashboard the Worker serves: `build` it once (default), `watch` its sources and rebuild on change
+   * (`npm run dev`), or build it only `if-missing` (benchmarks and tests that never open it).
+   */
+  dashboard?: 'build' | 'watch' | 'if-missing';
   /** How often the local cron ticker runs the Worker's scheduled handler (default: every minute, as the cron says). */
   cronIntervalMs?: number;
 }
@@ -62,7 +67,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await applyMigrations(databaseUrl);
     await opts.beforeWorker?.(databaseUrl);
 
-    await ensureDashboardAssets();
+    if (opts.dashboard === 'watch') {
+      const watcher = await watchDashboard((l) => log(`[dashboard] ${l}`));
+      stops.push(watcher.close);
+    } else {
+      await buildDashboard({ onlyIfMissing: opts.dashboard === 'if-missing' });
+    }
     const proxy = await startNeonProxy();
     stops.push(proxy.close);
 

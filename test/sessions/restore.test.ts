@@ -20,6 +20,7 @@ afterAll(async () => {
 
 async function controlPlane(dataDir: string, port: number): Promise<Stack> {
   const stack = await startStack({
+    dashboard: 'if-missing',
     dataDir,
     port,
     databaseUrl: inject('databaseUrl'),

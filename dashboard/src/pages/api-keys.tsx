@@ -1,0 +1,149 @@
+// API keys: create one (the key is shown once, with a copy button), see each key's prefix and last use, revoke.
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { KeyRoundIcon, Loader2Icon, PlusIcon } from 'lucide-react';
+import { useState, type FormEvent } from 'react';
+import { toast } from 'sonner';
+import { SecretOnce } from '@/components/copy-button';
+import { EmptyState, ErrorState, ListSkeleton, PageHeader } from '@/components/states';
+import { Badge } from '@/components/ui/badge';
+import { Button } from '@/components/ui/button';
+import { Card } from '@/components/ui/card';
+import { ConfirmDialog, Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from '@/components/ui/dialog';
+import { Input } from '@/components/ui/input';
+import { Label } from '@/components/ui/label';
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
+import { api, errorMessage } from '@/lib/api';
+import { timeAgo } from '@/lib/format';
+import { keys, useApiKeys } from '@/lib/queries';
+import type { ApiKey, CreatedApiKey } from '@/lib/types';
+
+function CreateKeyDialog() {
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState('');
+  const create = useMutation({
+    mutationFn: () => api<CreatedApiKey>('/keys', { method: 'POST', body: { name } }),
+    onSuccess: () => void queryClient.invalidateQueries({ queryKey: keys.apiKeys }),
+  });
+  function change(next: boolean) {
+    setOpen(next);
+    if (!next) {
+      setName('');
+      create.reset();
+    }
+  }
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    if (name.trim()) create.mutate();
+  }
+  return (
+    <Dialog open={open} onOpenChange={change}>
+      <Button onClick={() => setOpen(true)}>
+        <PlusIcon /> New API key
+      </Button>
+      <DialogContent>
+        {create.data ? (
+          <>
+            <DialogHeader>
+              <DialogTitle>Key “{create.data.name}” created</DialogTitle>
+              <DialogDescription>Send it as <code>Authorization: Bearer …</code>. Anyone holding it acts as your account.</DialogDescription>
+            </DialogHeader>
+            <SecretOnce value={create.data.key} testId="new-api-key" />
+            <DialogFooter>
+              <Button onClick={() => change(false)}>Done</Button>
+            </DialogFooter>
+          </>
+        ) : (
+          <form onSubmit={submit} className="grid gap-4">
+            <DialogHeader>
+              <DialogTitle>New API key</DialogTitle>
+              <DialogDescription>Name it after what will use it, so you know what breaks when you revoke it.</DialogDescription>
+            </DialogHeader>
+            <div className="grid gap-2">
+              <Label htmlFor="key-name">Name</Label>
+              <Input id="key-name" placeholder="production backend" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} autoFocus />
+            </div>
+            {create.isError && <p role="alert" className="text-destructive text-sm">{errorMessage(create.error)}</p>}
+            <DialogFooter>
+              <Button type="submit" disabled={!name.trim() || create.isPending}>
+                {create.isPending && <Loader2Icon className="animate-spin" />} Create key
+              </Button>
+            </DialogFooter>
+          </form>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+export function ApiKeysPage() {
+  const apiKeys = useApiKeys();
+  const queryClient = useQueryClient();
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const revoke = useMutation({
+    mutationFn: (k: ApiKey) => api(`/keys/${encodeURIComponent(k.id)}`, { method: 'DELETE' }),
+    onSuccess: (_, k) => {
+      toast.success(`Revoked “${k.name}”.`);
+      void queryClient.invalidateQueries({ queryKey: keys.apiKeys });
+    },
+    onError: (e) => toast.error(errorMessage(e)),
+  });
+
+  return (
+    <>
+      <PageHeader title="API keys" description="Keys let your servers call the API as this account." actions={<CreateKeyDialog />} />
+      {apiKeys.isPending ? (
+        <ListSkeleton rows={3} className="h-12" />
+      ) : apiKeys.isError ? (
+        <ErrorState error={apiKeys.error} onRetry={() => void apiKeys.refetch()} />
+      ) : apiKeys.data.length === 0 ? (
+        <EmptyState icon={<KeyRoundIcon />} title="No API keys">Create one to call the API from your own servers.</EmptyState>
+      ) : (
+        <Card className="py-0">
+          <Table>
+            <TableHeader>
+              <TableRow>
+                <TableHead>Name</TableHead>
+                <TableHead>Key</TableHead>
+                <TableHead>Created</TableHead>
+                <TableHead>Last used</TableHead>
+                <TableHead className="text-right">
+                  <span className="sr-only">Actions</span>
+                </TableHead>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {apiKeys.data.map((k) => (
+                <TableRow key={k.id} data-testid="api-key-row" data-key-name={k.name}>
+                  <TableCell className="font-medium">{k.name}</TableCell>
+                  <TableCell>
+                    <code className="text-xs">{k.prefix}…</code>
+                  </TableCell>
+                  <TableCell className="text-muted-foreground">{timeAgo(k.created_at)}</TableCell>
+                  <TableCell className="text-muted-foreground">{k.last_used_at ? timeAgo(k.last_used_at) : 'never'}</TableCell>
+                  <TableCell className="text-right">
+                    {k.revoked_at ? (
+                      <Badge variant="secondary" data-testid="key-revoked">Revoked {timeAgo(k.revoked_at)}</Badge>
+                    ) : (
+                      <Button variant="outline" size="sm" onClick={() => setRevoking(k)}>
+                        Revoke
+                      </Button>
+                    )}
+                  </TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </Card>
+      )}
+      <ConfirmDialog
+        open={revoking !== null}
+        onOpenChange={(open) => !open && setRevoking(null)}
+        title={`Revoke “${revoking?.name ?? ''}”?`}
+        description="Requests with this key are refused from now on. This cannot be undone."
+        confirmLabel="Revoke"
+        onConfirm={() => revoking && revoke.mutate(revoking)}
+      />
+    </>
+  );
+}
