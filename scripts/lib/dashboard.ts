@@ -32,7 +32,9 @@ export async function buildDashboard({ onlyIfMissing = false } = {}): Promise<vo
  */
 export async function watchDashboard(log: (line: string) => void): Promise<DashboardWatcher> {
   const { build } = await import('vite');
-  const watcher = (await build({ configFile: CONFIG, mode: 'development', build: { watch: {} } })) as unknown as Watcher;
+  // The folder is never emptied while watching: the Worker serves it throughout, and a page loaded mid-build
+  // must still find an index.html and the files it names (old hashed files stay until the next start).
+  const watcher = (await build({ configFile: CONFIG, mode: 'development', build: { watch: {}, emptyOutDir: false } })) as unknown as Watcher;
   await new Promise<void>((resolve, reject) => {
     let first = true;
     watcher.on('event', (e) => {

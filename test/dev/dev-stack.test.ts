@@ -7,7 +7,7 @@
 // shared stack's runners of CPU on a 2-core machine.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,24 @@ describe('npm run dev from a private folder with a space in its path', () => {
     // SANDBOX=1: the Worker was given the emulator's control URL, so /api/sandbox acts through it.
     const sandbox = await api('GET', '/api/sandbox');
     expect(await sandbox.json()).toEqual({ enabled: true, phones: [], contacts: [] });
+
+    // The dashboard is built and served, deep links included (the SPA fallback), and rebuilt on change.
+    const page = await (await api('GET', '/messages/kept-across-restarts')).text();
+    expect(page).toContain('<div id="root"></div>');
+    const bundle = async (html: string) => (await api('GET', html.match(/src="(\/assets\/[^"]+\.js)"/)![1]!)).text();
+    expect(await bundle(page)).toContain('Log in to Switchboard');
+    const login = path.join(project, 'dashboard/src/pages/login.tsx');
+    await writeFile(login, (await readFile(login, 'utf8')).replace('Log in to Switchboard', 'Log in to Switchboard (edited)'));
+    await waitFor(first, 'dashboard rebuilt');
+    // wrangler dev reloads the Worker a moment after new files are written (a request caught in the
+    // reload is cut off, as a browser would see on a reload at that instant); until then the old ones are served.
+    const deadline = Date.now() + 15_000;
+    let served = '';
+    while (!served.includes('Log in to Switchboard (edited)') && Date.now() < deadline) {
+      served = await api('GET', '/').then((r) => r.text()).then(bundle).catch(() => '');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(served).toContain('Log in to Switchboard (edited)');
 
     // What `timeout`, `docker stop` and systemd send, to npm itself.
     const code = await stop(first, () => first.child.kill('SIGTERM'));
