@@ -160,6 +160,40 @@ describe('dashboard', () => {
     expectQuietConsole();
   });
 
+  it('loads older messages as the history is scrolled up', async () => {
+    await phone('POST', `/contacts/${contactNo}/messages`, { to: phoneNo, text: 'burst', count: 45 });
+    await eventually(async () => {
+      const res = await tenant.api.get(`/api/messages/${connectionId}/${contactJid}?limit=60`);
+      return res.body.length >= 49;
+    }, 'the burst to be stored');
+    await page.reload();
+    const bubbles = page.getByTestId('message-list').getByTestId('message');
+    await expect.poll(() => bubbles.count()).toBe(40);
+    const total = (await tenant.api.get(`/api/messages/${connectionId}/${contactJid}?limit=500`)).body.length;
+    // Column-reversed: the top of the history is the most negative scroll position.
+    await page.getByTestId('message-list').evaluate((el) => el.scrollTo(0, -el.scrollHeight));
+    await expect.poll(() => bubbles.count(), { timeout: 10_000 }).toBeGreaterThan(40);
+    await page.getByTestId('message-list').evaluate((el) => el.scrollTo(0, -el.scrollHeight));
+    await expect.poll(() => bubbles.count(), { timeout: 10_000 }).toBe(total);
+    await page.getByTestId('message-list').getByText('Hello from Alice').waitFor();
+    expectQuietConsole();
+  });
+
+  it('dialogs work from the keyboard: focus moves in, Escape closes, focus comes back', async () => {
+    await page.getByRole('link', { name: 'Connections' }).first().click();
+    const opener = page.getByRole('button', { name: 'New connection' });
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').waitFor();
+    expect(await page.evaluate('document.activeElement.id')).toBe('connection-id');
+    await page.keyboard.type('via-keyboard');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    expect(await opener.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
+    expect((await tenant.api.get('/api/connections/via-keyboard')).status).toBe(404);
+    expectQuietConsole();
+  });
+
   it('sets a webhook, sends a test event, shows the log and replays a delivery', async () => {
     const hook = sink.endpoint();
     await page.getByRole('link', { name: 'Connections' }).first().click();

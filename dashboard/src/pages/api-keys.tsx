@@ -61,7 +61,7 @@ function CreateKeyDialog() {
             </DialogHeader>
             <div className="grid gap-2">
               <Label htmlFor="key-name">Name</Label>
-              <Input id="key-name" placeholder="production backend" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} autoFocus />
+              <Input id="key-name" placeholder="production backend" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} />
             </div>
             {create.isError && <p role="alert" className="text-destructive text-sm">{errorMessage(create.error)}</p>}
             <DialogFooter>

@@ -107,7 +107,7 @@ function NewChatDialog({ connectionId }: { connectionId: string }) {
           </DialogHeader>
           <div className="grid gap-2">
             <Label htmlFor="new-chat-number">Phone number with country code</Label>
-            <Input id="new-chat-number" inputMode="tel" placeholder="+44 7700 900123" value={number} onChange={(e) => setNumber(e.target.value)} autoFocus />
+            <Input id="new-chat-number" inputMode="tel" placeholder="+44 7700 900123" value={number} onChange={(e) => setNumber(e.target.value)} />
           </div>
           <DialogFooter>
             <Button type="submit" disabled={!valid}>

@@ -100,7 +100,6 @@ export function NewConnectionDialog({ onScan }: { onScan: (connectionId: string)
                 onChange={(e) => setConnectionId(e.target.value)}
                 aria-invalid={touched && !!errors.connection_id}
                 aria-describedby="connection-id-help"
-                autoFocus
               />
               <p id="connection-id-help" className={touched && errors.connection_id ? 'text-destructive text-xs' : 'text-muted-foreground text-xs'}>
                 {touched && errors.connection_id ? errors.connection_id : 'Letters, digits, “.”, “_” and “-”; unique in your account.'}

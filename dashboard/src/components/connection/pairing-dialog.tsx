@@ -59,7 +59,7 @@ function PairingBody({ connectionId, onClose }: { connectionId: string; onClose:
         <form onSubmit={submit} className="grid gap-4" noValidate>
           <div className="grid gap-2">
             <Label htmlFor="pairing-phone">Phone number of the WhatsApp account</Label>
-            <Input id="pairing-phone" inputMode="tel" placeholder="+92 300 1234567" value={phone} onChange={(e) => setPhone(e.target.value)} autoFocus />
+            <Input id="pairing-phone" inputMode="tel" placeholder="+92 300 1234567" value={phone} onChange={(e) => setPhone(e.target.value)} />
             <p className="text-muted-foreground text-xs">With country code, e.g. +44 7700 900123.</p>
           </div>
           {pairing.isError && (

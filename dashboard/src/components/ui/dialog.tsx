@@ -12,11 +12,30 @@ export const Dialog = DialogPrimitive.Root;
 export const DialogTrigger = DialogPrimitive.Trigger;
 export const DialogClose = DialogPrimitive.Close;
 
+/**
+ * Radix gives focus back to a dialog's Trigger on close; most dialogs here are opened from a button
+ * elsewhere (a card, a menu), so the element focused when it opened gets it back instead, if still there.
+ */
+function useFocusReturn() {
+  const opener = React.useRef<HTMLElement | null>(null);
+  return {
+    onOpenAutoFocus: () => {
+      opener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    },
+    onCloseAutoFocus: (e: Event) => {
+      if (!opener.current?.isConnected) return;
+      e.preventDefault();
+      opener.current.focus();
+    },
+  };
+}
+
 export function DialogContent({ className, children, ...props }: React.ComponentProps<typeof DialogPrimitive.Content>) {
+  const focus = useFocusReturn();
   return (
     <DialogPrimitive.Portal>
       <DialogPrimitive.Overlay className={overlayClass} />
-      <DialogPrimitive.Content data-slot="dialog-content" className={cn(contentClass, className)} {...props}>
+      <DialogPrimitive.Content data-slot="dialog-content" className={cn(contentClass, className)} {...focus} {...props}>
         {children}
         <DialogPrimitive.Close className="ring-offset-background focus-visible:ring-ring/50 absolute top-4 right-4 rounded-xs opacity-70 transition-opacity hover:opacity-100 focus-visible:ring-[3px] focus-visible:outline-none [&_svg]:size-4">
           <XIcon />
@@ -57,11 +76,12 @@ export function ConfirmDialog({
   destructive?: boolean;
   onConfirm: () => void;
 }) {
+  const focus = useFocusReturn();
   return (
     <AlertDialogPrimitive.Root open={open} onOpenChange={onOpenChange}>
       <AlertDialogPrimitive.Portal>
         <AlertDialogPrimitive.Overlay className={overlayClass} />
-        <AlertDialogPrimitive.Content className={contentClass}>
+        <AlertDialogPrimitive.Content className={contentClass} {...focus}>
           <div className="flex flex-col gap-2 text-center sm:text-left">
             <AlertDialogPrimitive.Title className="text-lg font-semibold">{title}</AlertDialogPrimitive.Title>
             <AlertDialogPrimitive.Description className="text-muted-foreground text-sm">{description}</AlertDialogPrimitive.Description>
