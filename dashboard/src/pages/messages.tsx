@@ -1,30 +1,20 @@
 // Messages: pick a connection, then a chat; read and answer it. Two panes on wide screens, one on phones.
 import { MessagesSquareIcon } from 'lucide-react';
-import { useEffect } from 'react';
-import { Link, useLocation, useParams } from 'wouter';
+import { Link, useParams } from 'wouter';
 import { ChatList, chatHref } from '@/components/chat/chat-list';
 import { ChatView } from '@/components/chat/chat-view';
-import { ConnectionPicker } from '@/components/connection-picker';
+import { ConnectionPicker, useChosenConnection } from '@/components/connection-picker';
 import { EmptyState, ErrorState, ListSkeleton, PageHeader } from '@/components/states';
 import { Button } from '@/components/ui/button';
-import { useChats, useConnections } from '@/lib/queries';
+import { useChats } from '@/lib/queries';
 import { cn } from '@/lib/utils';
 
 export function MessagesPage() {
   const params = useParams<{ connectionId?: string; chatId?: string }>();
-  const [, navigate] = useLocation();
-  const connections = useConnections();
-  const connectionId = params.connectionId ? decodeURIComponent(params.connectionId) : undefined;
+  const { connections, connectionId, choose } = useChosenConnection('/messages', params.connectionId);
   const chatId = params.chatId ? decodeURIComponent(params.chatId) : undefined;
   const chats = useChats(connectionId);
   const connection = connections.data?.find((c) => c.connection_id === connectionId);
-
-  // No connection chosen: take the first connected one (else the first), so the page is never blank.
-  useEffect(() => {
-    if (connectionId || !connections.data?.length) return;
-    const first = connections.data.find((c) => c.status === 'connected') ?? connections.data[0]!;
-    navigate(`/messages/${encodeURIComponent(first.connection_id)}`, { replace: true });
-  }, [connectionId, connections.data, navigate]);
 
   if (connections.isPending) return <ListSkeleton rows={2} className="h-24" />;
   if (connections.isError) return <ErrorState error={connections.error} onRetry={() => void connections.refetch()} />;
@@ -52,7 +42,7 @@ export function MessagesPage() {
     <div className="flex h-[calc(100dvh-9rem)] min-h-[28rem] flex-col gap-3 md:h-[calc(100dvh-6.5rem)]">
       <div className="flex flex-wrap items-center justify-between gap-2">
         <h1 className="text-2xl font-semibold tracking-tight">Messages</h1>
-        <ConnectionPicker connections={connections.data} value={connectionId} onChange={(id) => navigate(`/messages/${encodeURIComponent(id)}`)} />
+        <ConnectionPicker connections={connections.data} value={connectionId} onChange={choose} />
       </div>
       {connectionId && !connection ? (
         <ErrorState error={new Error(`There is no connection “${connectionId}”.`)} />

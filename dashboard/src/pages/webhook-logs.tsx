@@ -4,10 +4,10 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ChevronDownIcon, ChevronRightIcon, Loader2Icon, RotateCcwIcon, WebhookIcon } from 'lucide-react';
 import { Fragment, useEffect, useState } from 'react';
 import { toast } from 'sonner';
-import { useLocation, useParams } from 'wouter';
+import { useParams } from 'wouter';
 import { webhookDeliveryStates } from '../../../protocol/webhook-logs';
 import { webhookEventTypes } from '../../../protocol/webhooks';
-import { ConnectionPicker } from '@/components/connection-picker';
+import { ConnectionPicker, useChosenConnection } from '@/components/connection-picker';
 import { EmptyState, ErrorState, ListSkeleton, PageHeader } from '@/components/states';
 import { AttemptOutcome, DeliveryStateBadge } from '@/components/webhook-attempt';
 import { Button } from '@/components/ui/button';
@@ -17,7 +17,7 @@ import { NativeSelect } from '@/components/ui/input';
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from '@/components/ui/table';
 import { api, errorMessage } from '@/lib/api';
 import { dateTime, timeAgo } from '@/lib/format';
-import { keys, useConnections, useWebhookLogs } from '@/lib/queries';
+import { keys, useWebhookLogs } from '@/lib/queries';
 import type { ReplayResult, WebhookLog } from '@/lib/types';
 
 const REFRESH_MS = 5_000;
@@ -26,20 +26,13 @@ const REPLAY_WINDOW_MS = 30 * 86_400_000;
 
 export function WebhookLogsPage() {
   const params = useParams<{ connectionId?: string }>();
-  const [, navigate] = useLocation();
-  const connections = useConnections();
-  const connectionId = params.connectionId ? decodeURIComponent(params.connectionId) : undefined;
+  const { connections, connectionId, choose } = useChosenConnection('/webhooks', params.connectionId);
   const [state, setState] = useState('');
   const [event, setEvent] = useState('');
   const [open, setOpen] = useState<string | null>(null);
   const [confirmAll, setConfirmAll] = useState(false);
   const queryClient = useQueryClient();
   const logs = useWebhookLogs(connectionId, { state: state || undefined, event: event || undefined });
-
-  useEffect(() => {
-    if (connectionId || !connections.data?.length) return;
-    navigate(`/webhooks/${encodeURIComponent(connections.data[0]!.connection_id)}`, { replace: true });
-  }, [connectionId, connections.data, navigate]);
 
   // While the page is open, new attempts show up by themselves (attempts are not realtime events).
   const { refetch } = logs;
@@ -91,7 +84,7 @@ export function WebhookLogsPage() {
       ) : (
         <>
           <div className="mb-4 flex flex-col gap-2 sm:flex-row">
-            <ConnectionPicker connections={connections.data} value={connectionId} onChange={(id) => navigate(`/webhooks/${encodeURIComponent(id)}`)} />
+            <ConnectionPicker connections={connections.data} value={connectionId} onChange={choose} />
             <NativeSelect value={state} onChange={(e) => setState(e.target.value)} aria-label="State">
               <option value="">All states</option>
               {webhookDeliveryStates.map((s) => (
