@@ -313,6 +313,38 @@ describe('dashboard', () => {
     expectQuietConsole();
   });
 
+  it("replaces the QR on each qr-update from the live stream, and counts down to its expiry", { timeout: 120_000 }, async () => {
+    const third = `qr-${randomUUID().slice(0, 6)}`;
+    expect((await tenant.api.post('/api/connections', { connection_id: third })).status).toBe(201);
+    // The API keeps answering with the first QR, so a new one can only come from the realtime stream.
+    let first: { status: number; body: string } | undefined;
+    await page.route('**/api/get-qr/**', async (route) => {
+      if (!first?.body.includes('qr_raw":"')) {
+        const res = await route.fetch();
+        first = { status: res.status(), body: await res.text() };
+      }
+      await route.fulfill({ status: first.status, contentType: 'application/json', body: first.body });
+    });
+    try {
+      await page.getByRole('link', { name: 'Overview' }).first().click();
+      await page.getByRole('link', { name: 'Connections' }).first().click();
+      await page.locator(`[data-testid="connection-card"][data-connection-id="${third}"]`).getByRole('button', { name: 'Scan QR' }).click();
+      const qr = page.getByTestId('qr-image');
+      await qr.waitFor({ timeout: 45_000 });
+      const before = await qr.getAttribute('data-qr-raw');
+      const seconds = async () => Number((await page.getByTestId('qr-expiry').textContent())?.match(/(\d+) s/)?.[1] ?? NaN);
+      const left = await seconds();
+      await expect.poll(seconds).toBeLessThan(left);
+      // Baileys shows each QR for 60 s (later ones 20 s), then emits the next.
+      await expect.poll(() => qr.getAttribute('data-qr-raw'), { timeout: 80_000, interval: 1000 }).not.toBe(before);
+      expect(await seconds()).toBeGreaterThan(10);
+      await page.keyboard.press('Escape');
+    } finally {
+      await page.unroute('**/api/get-qr/**');
+    }
+    expectQuietConsole();
+  });
+
   it('fits a phone screen and has a dark mode, on every page', async () => {
     const phoneView = await openPage(browser, { width: 375, height: 812 });
     try {

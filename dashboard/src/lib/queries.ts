@@ -28,7 +28,7 @@ export const useMe = () =>
 
 /** Statuses arrive live; connections made or removed elsewhere (through the API) show when a page opens. */
 export const useConnections = () =>
-  useQuery({ queryKey: keys.connections, queryFn: () => api<Connection[]>('/connections'), refetchOnMount: 'always', refetchInterval: 60_000 });
+  useQuery({ queryKey: keys.connections, queryFn: () => api<Connection[]>('/connections'), refetchOnMount: 'always', refetchInterval: 15_000 });
 
 /** Midnight where the user is, so "today" is their day. */
 const localMidnight = () => {
