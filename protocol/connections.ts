@@ -79,6 +79,10 @@ export const QrResponse = z
     expires_at: timestamp.nullable(),
     connection_id: ConnectionId,
     status: ConnectionStatus,
+    status_reason: z.string().nullable().meta({
+      description: 'Why there is no QR when the session ended instead (e.g. `untrusted_server`: the WhatsApp server failed its certificate checks).',
+      example: null,
+    }),
   })
   .meta({ id: 'QrResponse' });
 export type QrResponse = z.infer<typeof QrResponse>;

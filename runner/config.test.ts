@@ -34,3 +34,15 @@ describe('number lookup', () => {
     expect(() => loadConfig({ ...base, NUMBER_LOOKUP: 'no' })).toThrow(/NUMBER_LOOKUP/);
   });
 });
+
+describe('which WhatsApp server', () => {
+  const root = Buffer.alloc(32, 7).toString('base64');
+  it("WhatsApp's own needs nothing; any other server only with WA_TRUST_ROOT", () => {
+    expect(loadConfig(base).waWebSocketUrl).toBeUndefined();
+    expect(loadConfig({ ...base, WA_WEBSOCKET_URL: 'wss://web.whatsapp.com/ws/chat' }).waTrustRoot).toBeUndefined();
+    expect(() => loadConfig({ ...base, WA_WEBSOCKET_URL: 'ws://127.0.0.1:5800/ws/chat' })).toThrow(/WA_WEBSOCKET_URL: .*needs WA_TRUST_ROOT/);
+    expect(() => loadConfig({ ...base, WA_WEBSOCKET_URL: 'ws://web.whatsapp.com/ws/chat' })).toThrow(/needs WA_TRUST_ROOT/);
+    expect(() => loadConfig({ ...base, WA_WEBSOCKET_URL: 'wss://web.whatsapp.com.evil.example/ws/chat' })).toThrow(/needs WA_TRUST_ROOT/);
+    expect(loadConfig({ ...base, WA_WEBSOCKET_URL: 'ws://127.0.0.1:5800/ws/chat', WA_TRUST_ROOT: root })).toMatchObject({ waTrustRoot: root });
+  });
+});

@@ -48,7 +48,18 @@ const Env = z.object({
   /** How long a restarted runner waits for its replayed journal to be accepted before it dials the control plane. */
   OUTBOX_REPLAY_WAIT_MS: int(10_000, 0),
   DRAIN_TIMEOUT_MS: int(60_000, 1000),
+}).superRefine((e, ctx) => {
+  // Another server is trusted only by explicit choice: its root key, whose chains are then checked as strictly.
+  if (e.WA_WEBSOCKET_URL && !isWhatsAppItself(e.WA_WEBSOCKET_URL) && !e.WA_TRUST_ROOT) {
+    ctx.addIssue({ code: 'custom', path: ['WA_WEBSOCKET_URL'], message: 'a server other than WhatsApp (wss://web.whatsapp.com) needs WA_TRUST_ROOT, its certificate root key' });
+  }
 });
+
+/** WhatsApp's own WhatsApp Web endpoint (Baileys' default). */
+const isWhatsAppItself = (url: string): boolean => {
+  const u = new URL(url);
+  return u.protocol === 'wss:' && u.hostname === 'web.whatsapp.com';
+};
 
 export type RunnerConfig = {
   controlPlaneUrl: string;

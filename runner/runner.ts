@@ -2,6 +2,7 @@
 // environment; tests start several in one process.
 import pino, { type Logger } from 'pino';
 import { mediaTrustOptions, trustEmulatorRoot } from './emulator/trust.js';
+import { assertHardened, harden } from './noise-trust.js';
 import type { RunnerConfig } from './config.js';
 import { startHttp } from './http.js';
 import { Link } from './link.js';
@@ -25,8 +26,14 @@ export type Runner = Awaited<ReturnType<typeof startRunner>>;
 
 export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrides = {}) => {
   const logger = overrides.logger ?? pino({ level: config.logLevel, base: { runner_id: config.runnerId } });
-  // Only a runner configured for an emulator swaps Baileys' certificate root; never by default.
-  if (config.waTrustRoot) trustEmulatorRoot(config.waTrustRoot);
+  // Baileys as shipped accepts any server's certificates: make its checks real, and prove it, before any socket.
+  harden();
+  assertHardened();
+  // Only a runner configured for another server (the emulator) swaps the certificate root; never by default.
+  if (config.waTrustRoot) {
+    trustEmulatorRoot(config.waTrustRoot);
+    logger.warn({ wa_websocket_url: config.waWebSocketUrl ?? null }, 'WA_TRUST_ROOT is set: trusting a WhatsApp server other than WhatsApp itself (emulator/sandbox only)');
+  }
   // Likewise its media CA, for Baileys' media uploads and downloads only (TLS verification stays on).
   const mediaTrust = config.waMediaCa ? mediaTrustOptions(config.waMediaCa) : undefined;
   const metrics = overrides.metrics ?? createMetrics();

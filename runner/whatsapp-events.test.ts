@@ -1,3 +1,4 @@
+import { UNTRUSTED_SERVER_CODE } from './noise-trust.js';
 import { DisconnectReason, type WAMessage } from '@whiskeysockets/baileys';
 import { describe, expect, it } from 'vitest';
 import { RunnerEvent } from '../protocol/runner.js';
@@ -168,6 +169,7 @@ describe('connection', () => {
     expect(closePolicy(DisconnectReason.connectionClosed, reg)).toEqual({ action: 'reconnect', reason: 'connection_closed' });
     expect(closePolicy(DisconnectReason.unavailableService, reg).action).toBe('reconnect');
     expect(closePolicy(DisconnectReason.forbidden, reg)).toEqual({ action: 'stop', reason: 'forbidden' });
+    expect(closePolicy(UNTRUSTED_SERVER_CODE, fresh)).toEqual({ action: 'stop', reason: 'untrusted_server' });
   });
 
   it('group messages carry the subject when it is known; unknown groups are reported', () => {

@@ -20,6 +20,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { RunnerEvent, WireMessage } from '../protocol/runner.js';
 import { clock } from './clock.js';
+import { UNTRUSTED_SERVER_CODE } from './noise-trust.js';
 
 type Status = (typeof import('../protocol/runner.js').deliveryStatuses)[number];
 type ConnectionStatus = Extract<RunnerEvent, { type: 'connection.status' }>['status'];
@@ -272,6 +273,9 @@ export const closePolicy = (code: number | undefined, ctx: { registered: boolean
       return { action: 'replaced' };
     case DisconnectReason.forbidden:
       return { action: 'stop', reason: 'forbidden' };
+    case UNTRUSTED_SERVER_CODE:
+      // The server failed the certificate checks (noise-trust.ts): never link to it, nor retry into it.
+      return { action: 'stop', reason: 'untrusted_server' };
     case DisconnectReason.multideviceMismatch:
       return { action: 'stop', reason: 'multidevice_mismatch' };
     case DisconnectReason.timedOut: // also connectionLost (same code)

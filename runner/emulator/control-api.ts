@@ -2,6 +2,7 @@
 // the phone and as contacts, inspect what happened, and script faults. Endpoints: README.md.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { proto } from '@whiskeysockets/baileys';
+import { certChainFaults } from './certificates.js';
 import { parseFault } from './faults.js';
 import { sendGroupFromContact } from './group-messaging.js';
 import { decryptMedia, mediaOf } from './media.js';
@@ -200,7 +201,14 @@ export const makeControlApi = (net: Network, info: () => Record<string, unknown>
       pattern: /^\/control\/settings$/,
       run: (_p, b) => {
         if (typeof b.autoDeliveryReceipts === 'boolean') net.autoDeliveryReceipts = b.autoDeliveryReceipts;
-        return { autoDeliveryReceipts: net.autoDeliveryReceipts };
+        if (b.certChain !== undefined) {
+          const chain = b.certChain as (typeof net)['certChain'];
+          if (chain !== 'honest' && !certChainFaults.includes(chain)) {
+            throw new HttpError(400, `certChain must be honest or one of ${certChainFaults.join(', ')}`);
+          }
+          net.certChain = chain;
+        }
+        return { autoDeliveryReceipts: net.autoDeliveryReceipts, certChain: net.certChain };
       },
     },
     { method: 'GET', pattern: /^\/control\/receipts$/, run: () => net.receipts },

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { dropLibsignalChatter } from '../library-console.js';
-import { buildServerIdentity } from './certificates.js';
+import { buildServerIdentity, forgeCertChain } from './certificates.js';
 import { makeControlApi } from './control-api.js';
 import { startMediaServer } from './media.js';
 import { createMediaCa, isValidCa, type MediaCa } from './media-ca.js';
@@ -98,7 +98,10 @@ export const startEmulator = async (opts: EmulatorOptions = {}): Promise<Running
   const wss = new WebSocketServer({ noServer: true });
   http.on('upgrade', (req, socket, head) => {
     if ((req.url ?? '').split('?')[0] !== '/ws/chat') return socket.destroy();
-    wss.handleUpgrade(req, socket, head, ws => new Connection(ws, identity, router));
+    wss.handleUpgrade(req, socket, head, ws => {
+      const served = net.certChain === 'honest' ? identity : { ...identity, certChain: forgeCertChain(identity, net.certChain) };
+      new Connection(ws, served, router);
+    });
   });
 
   await new Promise<void>((resolve, reject) => {

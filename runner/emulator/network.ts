@@ -1,5 +1,6 @@
 // The emulated WhatsApp network: accounts (with their linked devices), contacts, live
 // connections, and delivery between them (online now, or queued until the device logs in).
+import type { CertChainFault } from './certificates.js';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import { randomInt } from 'node:crypto';
 import { Account, type LinkedDevice } from './accounts.js';
@@ -61,6 +62,8 @@ export class Network {
   readonly media: MediaStore;
   /** Contacts' phones confirm delivery as soon as they decrypt (turn off to script receipts by hand). */
   autoDeliveryReceipts = true;
+  /** The certificate chain new connections are served: the honest one, or a forgery (a hostile server). */
+  certChain: 'honest' | CertChainFault = 'honest';
   /** Called after state changes worth persisting. */
   onChange: () => void = () => {};
 
@@ -196,6 +199,7 @@ export class Network {
     this.unknownQueries.length = 0;
     this.decryptFailures.length = 0;
     this.policies.clear();
+    this.certChain = 'honest';
     this.sentByGateway.clear();
     this.media.clear();
     this.onChange();

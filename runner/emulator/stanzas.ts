@@ -1,6 +1,5 @@
 // Small builders and readers for binary nodes shared by the emulator's modules.
 import { getBinaryNodeChild, type BinaryNode } from '@whiskeysockets/baileys';
-import * as curve from 'libsignal/src/curve.js';
 import { randomBytes } from 'node:crypto';
 
 export const SERVER_JID = 's.whatsapp.net';
@@ -34,12 +33,5 @@ export const childBytes = (node: BinaryNode | undefined, tag: string) => bytesOf
 
 export const readUIntBE = (b: Buffer | undefined): number => (b && b.length ? b.readUIntBE(0, Math.min(b.length, 6)) : 0);
 
-/** Real signature check. (Baileys' own Curve.verify treats libsignal's `false` as success, so do not use it.) */
-export const signatureIsValid = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean => {
-  try {
-    const pub = publicKey.length === 33 ? publicKey : Buffer.concat([Buffer.from([5]), publicKey]);
-    return curve.verifySignature(pub, message, signature) === true;
-  } catch {
-    return false;
-  }
-};
+/** Real signature check (Baileys' own Curve.verify, unhardened, treats libsignal's `false` as success). */
+export { signatureIsValid } from '../noise-trust.js';

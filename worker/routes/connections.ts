@@ -154,7 +154,8 @@ export const connectionRoutes = newRouter()
         row = await requestStart(db, tenantId, connection_id);
         await schedulerOf(c.env).poke();
         const deadline = Date.now() + wait * 1000;
-        while (!liveQr(row) && row.status !== 'connected' && Date.now() < deadline) {
+        const requestedAt = row.startRequestedAt?.getTime() ?? Date.now();
+        while (!liveQr(row) && row.status !== 'connected' && !endedSince(row, requestedAt) && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, QR_POLL_MS));
           row = await getConnection(db, tenantId, connection_id);
         }
@@ -167,6 +168,7 @@ export const connectionRoutes = newRouter()
           expires_at: live && row.qrExpiresAt ? row.qrExpiresAt.toISOString() : null,
           connection_id,
           status: row.status,
+          status_reason: row.statusReason,
         },
         200,
       );
@@ -174,6 +176,10 @@ export const connectionRoutes = newRouter()
   );
 
 const QR_POLL_MS = 250;
+
+/** The session this request started has already ended without a QR (e.g. `untrusted_server`): no use waiting. */
+const endedSince = (row: ConnectionRow, requestedAt: number) =>
+  row.status !== 'connecting' && row.statusChangedAt.getTime() > requestedAt;
 
 function liveQr(row: ConnectionRow): boolean {
   return Boolean(row.qrRaw && row.status === 'connecting' && (!row.qrExpiresAt || row.qrExpiresAt.getTime() > Date.now()));

@@ -30,6 +30,7 @@ export function reasonText(reason: string | null): string | null {
     logged_out: 'Unlinked from the phone.',
     logout_requested: 'Logged out from here.',
     conflict: 'Another WhatsApp Web session took over.',
+    untrusted_server: 'The WhatsApp server failed its certificate checks, so nothing was sent to it.',
   };
   return known[reason] ?? reason.replaceAll('_', ' ');
 }

@@ -277,11 +277,15 @@ describe('persisting runner events', () => {
     expect(await connectionOf(c)).toMatchObject({ status: 'connecting', statusReason: null, qrRaw: 'QR-1' });
   });
 
-  it('a QR that nobody scans ends the start request', async () => {
+  it('a QR that nobody scans, or a server that fails its certificate checks, ends the start request', async () => {
     const c = await newConnection();
     expect((await connectionOf(c)).startRequestedAt).not.toBeNull();
     await persistEvents(store, [qr(c, 1, 'QR-1'), lifecycle(c, 60, 'disconnected', { reason: 'qr_timeout' })]);
     expect(await connectionOf(c)).toMatchObject({ status: 'disconnected', statusReason: 'qr_timeout', qrRaw: null, qrExpiresAt: null, startRequestedAt: null });
+
+    const u = await newConnection();
+    await persistEvents(store, [lifecycle(u, 1, 'disconnected', { reason: 'untrusted_server' })]);
+    expect(await connectionOf(u)).toMatchObject({ status: 'disconnected', statusReason: 'untrusted_server', startRequestedAt: null });
 
     const r = await newConnection();
     await persistEvents(store, [qr(r, 1, 'QR-R'), lifecycle(r, 2, 'replaced', { reason: 'conflict' })]);

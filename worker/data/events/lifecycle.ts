@@ -65,8 +65,9 @@ export function applyLifecycle(s: LifecycleState, e: LifecycleEvent): LifecycleS
     case 'replaced':
       return { ...next, ...noQr };
     case 'disconnected':
-      // Nobody scanned: stop running the unlinked session until someone asks for a QR again.
-      return e.reason === 'qr_timeout' ? { ...next, ...noQr, startRequestedAt: null } : next;
+      // Nobody scanned, or the server failed its certificate checks: stop running the session until
+      // someone asks for a QR again (which then tries afresh).
+      return e.reason === 'qr_timeout' || e.reason === 'untrusted_server' ? { ...next, ...noQr, startRequestedAt: null } : next;
     default:
       return next;
   }

@@ -2,7 +2,7 @@
 // stream: each `qr-update` replaces the image, the countdown shows how long it stays valid, and
 // `connection-status: connected` closes the dialog. Polls the API too, in case the live stream is down.
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { CheckCircle2Icon, Loader2Icon } from 'lucide-react';
+import { AlertTriangleIcon, CheckCircle2Icon, Loader2Icon } from 'lucide-react';
 import { useEffect, useState } from 'react';
 import { toast } from 'sonner';
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from '@/components/ui/dialog';
@@ -10,6 +10,7 @@ import { api } from '@/lib/api';
 import { keys } from '@/lib/queries';
 import { useRealtimeEvent } from '@/lib/realtime';
 import type { QrResponse } from '@/lib/types';
+import { reasonText } from '../connection-status';
 import { ErrorState } from '../states';
 
 const POLL_MS = 5_000;
@@ -81,6 +82,11 @@ function QrBody({ connectionId, onClose }: { connectionId: string; onClose: () =
               <CheckCircle2Icon className="size-16 text-emerald-600" />
             ) : shown?.qr ? (
               <img src={shown.qr} alt={`QR code to link ${connectionId}`} data-testid="qr-image" data-qr-raw={shown.qr_raw ?? ''} className="size-full" />
+            ) : polled && polled.status !== 'connecting' ? (
+              <div className="flex flex-col items-center gap-2 p-2 text-center text-sm text-neutral-600" role="alert" data-testid="qr-unavailable">
+                <AlertTriangleIcon className="size-6 text-amber-600" />
+                No QR: {reasonText(polled.status_reason) ?? 'no runner has taken this connection yet.'} Trying again…
+              </div>
             ) : (
               <div className="flex flex-col items-center gap-2 text-sm text-neutral-500" role="status">
                 <Loader2Icon className="size-6 animate-spin" /> Waiting for a QR code…
