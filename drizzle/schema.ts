@@ -170,6 +170,8 @@ export const messages = pgTable(
     content: jsonb('content'),
     clientMessageId: text('client_message_id'),
     providerMessageId: text('provider_message_id'),
+    /** Outbound, with a client_message_id: SHA-256 of what was asked (recipient and content), to refuse a reused id. */
+    requestHash: text('request_hash'),
     status: text('status', { enum: messageStatuses }).notNull(),
     error: text('error'),
     /** When WhatsApp says the message was sent (sender's clock); ordering key for chat history. */

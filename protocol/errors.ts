@@ -18,6 +18,7 @@ export const errorCodes = [
   'connection_exists',
   'connection_not_connected',
   'conflict',
+  'idempotency_key_reused',
   'payload_too_large',
   'invalid_webhook_url',
   'webhook_not_configured',
@@ -38,6 +39,7 @@ export const errorCodes = [
   'sandbox_unreachable',
   'sandbox_bad_response',
   'internal_error',
+  'server_misconfigured',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

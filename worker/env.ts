@@ -12,6 +12,11 @@ export interface Env {
   MAX_BODY_BYTES: string;
   /** Shared secret runners present as `Authorization: Bearer …` on /internal routes (a secret in production). */
   RUNNER_TOKEN: string;
+  /**
+   * Secret key for the WhatsApp message ids of sends with a client_message_id (an HMAC of the two ids), so
+   * nobody outside can predict them. Required for such sends (a secret in production; the dev stack makes one).
+   */
+  MESSAGE_ID_SECRET?: string;
   /** Optional base64 AES-256 key: auth state is encrypted at rest in R2 when set. */
   AUTH_STATE_KEY?: string;
   /** Scheduler tuning (milliseconds); defaults suit production. */

@@ -1,6 +1,7 @@
 // Brings up the control plane locally: Postgres (embedded unless a URL is given), migrations, the
 // WebSocket proxy the Neon driver needs, and the Worker in workerd. Shared by `npm run dev` and tests.
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startEmulator } from '../../runner/emulator/index';
 import { startRunner } from './runner-process';
@@ -49,6 +50,16 @@ export interface StackOptions {
   cronIntervalMs?: number;
 }
 
+/** A random secret kept in `file` (made on first use), so that restarts on the same data keep it. */
+async function keptSecret(file: string): Promise<string> {
+  const kept = await readFile(file, 'utf8').catch(() => '');
+  if (kept.trim()) return kept.trim();
+  const secret = randomBytes(32).toString('base64url');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, secret, { mode: 0o600 });
+  return secret;
+}
+
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const stops: (() => Promise<void>)[] = [];
@@ -94,6 +105,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         DATABASE_URL: databaseUrl,
         NEON_WS_PROXY: proxy.address,
         RUNNER_TOKEN: runnerToken,
+        MESSAGE_ID_SECRET: await keptSecret(path.join(opts.dataDir, 'message-id-secret')),
         ...(emulator ? { SANDBOX_CONTROL_URL: emulator.controlUrl } : {}),
         ...opts.vars,
       },

@@ -129,7 +129,7 @@ describe('connections', () => {
     await t.api.post('/api/connections', { connection_id: id });
     const res = await t.api.get(`/api/get-qr/${id}?wait=0`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ qr: null, qr_raw: null, expires_at: null, connection_id: id, status: 'disconnected' });
+    expect(res.body).toEqual({ qr: null, qr_raw: null, expires_at: null, connection_id: id, status: 'disconnected', status_reason: null });
     expectError(await t.api.get(`/api/get-qr/missing-${id}`), 404, 'connection_not_found');
     expectError(await t.api.get(`/api/get-qr/${id}?wait=26`), 400, 'validation_failed');
   });

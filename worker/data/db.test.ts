@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, connections, messages, tenants } from '../../drizzle/schema';
 import { useFileDatabase } from '../../test/harness/file-database';
 import { httpDb, type Db } from './db';
-import { openOutbound, providerIdFor, type OutboundDraft } from './outbound';
+import { openOutbound, providerIdFor, requestHashOf, type OutboundDraft } from './outbound';
+import { sha256Hex } from '../auth/credentials';
 
 const fileDb = useFileDatabase('http_driver');
 let db: Db;
@@ -71,7 +72,7 @@ describe('openOutbound (the send path in one statement)', () => {
     type: 'text',
     text: 'hello',
     clientMessageId,
-    providerMessageId: await providerIdFor(c.connectionId, clientMessageId),
+    providerMessageId: await providerIdFor('test-secret', c.connectionId, clientMessageId),
   });
 
   it('records one pending row for a connected connection, and finds the same row on a retry', async () => {
@@ -101,6 +102,23 @@ describe('openOutbound (the send path in one statement)', () => {
     expect(await fileDb.db.$count(messages, eq(messages.connectionPk, c.id))).toBe(0);
   });
 
+  it('never takes a message that arrived under the same WhatsApp id for its own earlier send', async () => {
+    const c = await newConnection();
+    const d = await draft(c, 'order-4');
+    await fileDb.db.insert(messages).values({ connectionPk: c.id, chatId: d.chatId, direction: 'inbound', providerMessageId: d.providerMessageId, status: 'received' });
+    const opened = await openOutbound(db, d);
+    expect(opened.message).toBeUndefined();
+    expect(await fileDb.db.$count(messages, eq(messages.connectionPk, c.id))).toBe(1);
+  });
+
+  it('keeps the request hash, and answers it with the earlier row', async () => {
+    const c = await newConnection();
+    const d = { ...(await draft(c, 'order-5')), requestHash: 'h1' };
+    expect((await openOutbound(db, d)).message).toMatchObject({ requestHash: 'h1' });
+    const again = await openOutbound(db, { ...d, requestHash: 'h2' });
+    expect(again.message).toMatchObject({ requestHash: 'h1', earlierAgeMs: expect.any(Number) });
+  });
+
   it("cannot reach another tenant's connection", async () => {
     const mine = await newConnection();
     const theirs = await newConnection();
@@ -127,5 +145,29 @@ describe('openOutbound (the send path in one statement)', () => {
     const b = await openOutbound(db, await draft(c));
     expect(a!.message!.providerMessageId).not.toBe(b!.message!.providerMessageId);
     expect(await fileDb.db.$count(messages, eq(messages.connectionPk, c.id))).toBe(2);
+  });
+});
+
+describe('send ids and request hashes', () => {
+  it('message ids are an HMAC under the server secret: stable, secret-dependent, not the plain hash anyone could compute', async () => {
+    const id = await providerIdFor('secret-a', 'conn', 'order-1');
+    expect(id).toMatch(/^3EB0[0-9A-F]{20}$/);
+    expect(await providerIdFor('secret-a', 'conn', 'order-1')).toBe(id);
+    expect(await providerIdFor('secret-b', 'conn', 'order-1')).not.toBe(id);
+    expect(await providerIdFor('secret-a', 'conn', 'order-2')).not.toBe(id);
+    expect(id).not.toBe(`3EB0${(await sha256Hex('conn:order-1')).slice(0, 20).toUpperCase()}`);
+    await expect(providerIdFor(undefined, 'conn', 'order-1')).rejects.toMatchObject({ status: 500, code: 'server_misconfigured' });
+    expect(await providerIdFor(undefined, 'conn', undefined)).toMatch(/^3EB0/);
+  });
+
+  it('a request hash names the recipient and the content, a file by its bytes', async () => {
+    const text = await requestHashOf({ to: 'a@s.whatsapp.net', message: 'hi' });
+    expect(await requestHashOf({ to: 'a@s.whatsapp.net', message: 'hi' })).toBe(text);
+    expect(await requestHashOf({ to: 'b@s.whatsapp.net', message: 'hi' })).not.toBe(text);
+    expect(await requestHashOf({ to: 'a@s.whatsapp.net', message: 'hi!' })).not.toBe(text);
+    const file = { type: 'image', base64: 'AAAA', mimetype: 'image/png' };
+    const one = await requestHashOf({ to: 'a@s.whatsapp.net', media: file, mediaSha256: 'x1' });
+    expect(await requestHashOf({ to: 'a@s.whatsapp.net', media: { mimetype: 'image/png', type: 'image', base64: 'AA==' }, mediaSha256: 'x1' })).toBe(one);
+    expect(await requestHashOf({ to: 'a@s.whatsapp.net', media: file, mediaSha256: 'x2' })).not.toBe(one);
   });
 });

@@ -17,6 +17,7 @@ export function toMessageRow(j: Record<string, unknown>): MessageRow {
     content: j.content ?? null,
     clientMessageId: (j.client_message_id as string | null) ?? null,
     providerMessageId: (j.provider_message_id as string | null) ?? null,
+    requestHash: (j.request_hash as string | null) ?? null,
     status: j.status as MessageRow['status'],
     error: (j.error as string | null) ?? null,
     sentAt: asDate(j.sent_at)!,

@@ -3,6 +3,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { apiKeys, connections, messages, nowMs } from '../../drizzle/schema';
 import { sha256Hex } from '../auth/credentials';
+import { ApiError } from '../http/errors';
 import type { Db } from './db';
 import type { ConnectionRow } from './connections';
 import type { MessageRow } from './messages';
@@ -14,12 +15,34 @@ export const RESENDABLE = ['pending', 'unknown', 'failed'] as const;
 
 /**
  * The WhatsApp message id to send under. With a client_message_id it is derived from it, so every retry
- * (even after a lost row) sends the same id and WhatsApp sees a duplicate, not a new message. (Unique
- * where it must be: per sending account, and rows per connection.)
+ * (even after a lost row) sends the same id and WhatsApp sees a duplicate, not a new message. The
+ * derivation is an HMAC under a server secret (MESSAGE_ID_SECRET): a plain hash of the two ids could be
+ * computed by anyone, and a contact who sent a message under that id first would make the real send look
+ * done. (Unique where it must be: per sending account, and rows per connection.)
  */
-export async function providerIdFor(connectionId: string, clientMessageId: string | undefined): Promise<string> {
-  const seed = clientMessageId ? `${connectionId}:${clientMessageId}` : crypto.randomUUID();
-  return `3EB0${(await sha256Hex(seed)).slice(0, 20).toUpperCase()}`;
+export async function providerIdFor(secret: string | undefined, connectionId: string, clientMessageId: string | undefined): Promise<string> {
+  if (!clientMessageId) return `3EB0${(await sha256Hex(crypto.randomUUID())).slice(0, 20).toUpperCase()}`;
+  if (!secret) throw new ApiError(500, 'server_misconfigured', 'MESSAGE_ID_SECRET is not set on this deployment; sends with a client_message_id need it.');
+  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(`${connectionId}:${clientMessageId}`)));
+  return `3EB0${[...mac.subarray(0, 10)].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase()}`;
+}
+const encoder = new TextEncoder();
+
+/**
+ * What a send asked for, as a hash: a retry with the same client_message_id must ask for the same thing
+ * (recipient, text, file), else it is a reused id, not a retry. A file counts by its bytes' hash (base64)
+ * or its URL.
+ */
+export async function requestHashOf(req: { to: string; message?: string; media?: Record<string, unknown>; mediaSha256?: string }): Promise<string> {
+  const media = req.media
+    ? Object.fromEntries(
+        Object.entries({ ...req.media, base64: undefined, sha256: req.mediaSha256 })
+          .filter(([, v]) => v !== undefined)
+          .sort(([a], [b]) => a.localeCompare(b)),
+      )
+    : null;
+  return sha256Hex(JSON.stringify([req.to, req.message ?? null, media]));
 }
 
 /**
@@ -56,6 +79,8 @@ export interface OutboundDraft {
   content?: unknown;
   clientMessageId?: string;
   providerMessageId: string;
+  /** requestHashOf the request (with a client_message_id). */
+  requestHash?: string;
 }
 
 export interface OpenedOutbound {
@@ -70,6 +95,8 @@ export interface OpenedOutbound {
     providerMessageId: string;
     /** Present when an earlier attempt recorded the row: how long ago it last changed. */
     earlierAgeMs?: number;
+    /** The request hash the row was recorded with (null for rows from before hashes were kept). */
+    requestHash: string | null;
   };
 }
 
@@ -83,13 +110,17 @@ type LookupRow = {
   /** Set when the row is an earlier attempt's (not inserted by this call): how long ago it last changed. */
   earlier_age_ms: string | number | null;
   provider_message_id: string | null;
+  request_hash: string | null;
 };
 
-/** Joins, as `earlier`, the row a previous attempt of this send recorded (same provider or client id), if any. */
+/**
+ * Joins, as `earlier`, the row a previous attempt of this send recorded (same provider or client id), if
+ * any. Outbound rows only: a message that arrived under the same id is never taken for our own send.
+ */
 const earlierAttempt = (d: Pick<OutboundDraft, 'clientMessageId' | 'providerMessageId'>) => sql`
   left join lateral (
-    select id, status, provider_message_id, extract(epoch from (now() - m.updated_at)) * 1000 as age_ms from ${messages} m
-    where m.connection_pk = conn.id
+    select id, status, provider_message_id, request_hash, extract(epoch from (now() - m.updated_at)) * 1000 as age_ms from ${messages} m
+    where m.connection_pk = conn.id and m.direction = 'outbound'
       and (m.provider_message_id = ${d.providerMessageId} or m.client_message_id = ${d.clientMessageId ?? null})
     limit 1
   ) earlier on true`;
@@ -106,17 +137,18 @@ export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutb
       select c.id, c.status, c.status_reason from ${connections} c, tenant
       where c.tenant_id = tenant.id and c.connection_id = ${d.connectionId}
     ), inserted as (
-      insert into ${messages} (connection_pk, chat_id, direction, to_jid, type, text, content, client_message_id, provider_message_id, status)
+      insert into ${messages} (connection_pk, chat_id, direction, to_jid, type, text, content, client_message_id, provider_message_id, request_hash, status)
       select id, ${d.chatId}, 'outbound', ${d.toJid}, ${d.type}, ${d.text}, ${d.content === undefined ? null : JSON.stringify(d.content)}::jsonb,
-             ${d.clientMessageId ?? null}, ${d.providerMessageId}, 'pending'
+             ${d.clientMessageId ?? null}, ${d.providerMessageId}, ${d.requestHash ?? null}, 'pending'
       from conn where status = 'connected'
       on conflict do nothing
-      returning id, status, provider_message_id
+      returning id, status, provider_message_id, request_hash
     )
     select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            coalesce(inserted.id, earlier.id) as message_id, coalesce(inserted.status, earlier.status) as message_status,
            case when inserted.id is null then earlier.age_ms end as earlier_age_ms,
-           coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id
+           coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id,
+           case when inserted.id is null then earlier.request_hash else inserted.request_hash end as request_hash
     from tenant
     left join conn on true
     left join inserted on true
@@ -141,7 +173,8 @@ export async function findOutbound(
       where c.tenant_id = tenant.id and c.connection_id = ${d.connectionId}
     )
     select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
-           earlier.id as message_id, earlier.status as message_status, earlier.age_ms as earlier_age_ms, earlier.provider_message_id
+           earlier.id as message_id, earlier.status as message_status, earlier.age_ms as earlier_age_ms, earlier.provider_message_id,
+           earlier.request_hash
     from tenant
     left join conn on true
     ${earlierAttempt(d)}
@@ -162,6 +195,7 @@ function opened(row: LookupRow, providerMessageId: string): OpenedOutbound {
             id: Number(row.message_id),
             status: row.message_status!,
             providerMessageId: row.provider_message_id ?? providerMessageId,
+            requestHash: row.request_hash,
             ...(row.earlier_age_ms === null ? {} : { earlierAgeMs: Number(row.earlier_age_ms) }),
           },
   };

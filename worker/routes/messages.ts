@@ -11,9 +11,10 @@ import { getConnection } from '../data/connections';
 import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
 import { storeMedia, type StoredMedia } from '../data/media-store';
-import { findOutbound, isResendable, markOutbound, markSent, moveOutboundChat, openOutbound, providerIdFor, type OpenedOutbound } from '../data/outbound';
+import { findOutbound, isResendable, markOutbound, markSent, moveOutboundChat, openOutbound, providerIdFor, requestHashOf, type OpenedOutbound } from '../data/outbound';
 import { ApiError, connectionNotFound } from '../http/errors';
 import { invalidApiKey } from '../auth/middleware';
+import { sha256Hex } from '../auth/credentials';
 import { runCommand } from '../scheduler/client';
 import { publishRealtime } from '../hub/client';
 import { enqueueCommitted } from '../webhooks/enqueue';
@@ -109,7 +110,21 @@ export const messageRoutes = newRouter()
         chatId: jid,
         toJid: jid,
         clientMessageId: body.client_message_id,
-        providerMessageId: await providerIdFor(body.connection_id, body.client_message_id),
+        providerMessageId: await providerIdFor(c.env.MESSAGE_ID_SECRET, body.connection_id, body.client_message_id),
+        requestHash: body.client_message_id
+          ? await requestHashOf({ to: jid, message: body.message, media, mediaSha256: decoded ? await sha256Hex(decoded) : undefined })
+          : undefined,
+      };
+      /** An earlier attempt under this client_message_id must have asked for the same thing. */
+      const sameRequest = <T extends { requestHash: string | null; earlierAgeMs?: number } | undefined>(m: T): T => {
+        if (m && m.earlierAgeMs !== undefined && m.requestHash && draft.requestHash && m.requestHash !== draft.requestHash) {
+          throw new ApiError(
+            409,
+            'idempotency_key_reused',
+            `client_message_id "${body.client_message_id}" was already used for a different message (another recipient or content); use a new id for a new message.`,
+          );
+        }
+        return m;
       };
       const answer = (id: string) => ({ status: 'sent' as const, client_message_id: body.client_message_id ?? null, provider_message_id: id });
       const notConnected = ({ status, statusReason }: NonNullable<OpenedOutbound['connection']>) =>
@@ -133,6 +148,7 @@ export const messageRoutes = newRouter()
         if (!earlier.keyValid) throw invalidApiKey();
         c.set('pendingApiKeyHash', undefined); // the key is good: whatever follows may be told
         if (!earlier.connection) throw connectionNotFound(body.connection_id);
+        sameRequest(earlier.message);
         if (earlier.message && !isResendable(earlier.message.status)) return c.json(answer(earlier.message.providerMessageId), 200);
         if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection);
         const storing = Date.now();
@@ -151,7 +167,7 @@ export const messageRoutes = newRouter()
       const { connection } = opened;
       // Connected, yet no row: a concurrent request with the same id inserted it first (the insert waited
       // for it and did nothing), after this statement's snapshot. It is committed now: read it.
-      const row = opened.message ?? (connection?.status === 'connected' ? (await findOutbound(db, draft)).message : undefined);
+      const row = sameRequest(opened.message ?? (connection?.status === 'connected' ? (await findOutbound(db, draft)).message : undefined));
       if (!connection) throw connectionNotFound(body.connection_id);
       // The file is not needed once the send has an outcome the runner will not retry (or never started).
       const discardMedia = () => {
@@ -171,7 +187,8 @@ export const messageRoutes = newRouter()
         discardMedia();
         throw notConnected(connection);
       }
-      if (!row) throw new Error('outbound row neither recorded nor found');
+      // Only when a message that arrived (not one we sent) already holds this WhatsApp id.
+      if (!row) throw new ApiError(409, 'conflict', 'A received message already uses the WhatsApp id of this send; send it with another client_message_id.');
       const command: Command = { name: 'send', to: jid, text: body.message ?? '', message_id: row.providerMessageId };
       if (media && stored) {
         command.media = {

@@ -62,8 +62,8 @@ function upsert(c: Conn, m: Partial<WireMessage> & { id: string; t: number }): Q
   return queued(c, { id: `upsert:${id}`, at: at(t), type: 'message.upsert', message });
 }
 
-const receipt = (c: Conn, id: string, status: Extract<RunnerEvent, { type: 'message.status' }>['status'], t = 100) =>
-  queued(c, { id: `status:${id}:${status}`, at: at(t), type: 'message.status', provider_message_id: id, chat_id: '15550001111@s.whatsapp.net', status });
+const receipt = (c: Conn, id: string, status: Extract<RunnerEvent, { type: 'message.status' }>['status'], t = 100, chat = '15550001111@s.whatsapp.net') =>
+  queued(c, { id: `status:${id}:${status}`, at: at(t), type: 'message.status', provider_message_id: id, chat_id: chat, status });
 
 const lifecycle = (c: Conn, t: number, status: Extract<RunnerEvent, { type: 'connection.status' }>['status'], extra: { reason?: string | null; phone_number?: string | null } = {}) =>
   queued(c, { id: `status:${t}:${status}`, at: at(t), type: 'connection.status', status, ...extra });
@@ -196,6 +196,16 @@ describe('persisting runner events', () => {
     expect(await chatOf(c)).toMatchObject({ unreadCount: 0, lastMessageText: 'text of H3' });
     await persistEvents(store, [upsert(c, { id: 'L1', t: 4 })]);
     expect(await chatOf(c)).toMatchObject({ unreadCount: 1, lastMessageText: 'text of L1' });
+  });
+
+  it('a receipt moves a message only when its chat matches too', async () => {
+    const c = await newConnection();
+    await persistEvents(store, [upsert(c, { id: 'R1', t: 1, direction: 'outbound', from: null })]);
+    const elsewhere = queued(c, { id: 'status:R1:read:x', at: at(100), type: 'message.status', provider_message_id: 'R1', chat_id: '15559999999@s.whatsapp.net', status: 'read' });
+    expect((await persistEvents(store, [elsewhere])).statuses).toEqual([]);
+    expect((await messagesOf(c)).find((m) => m.providerMessageId === 'R1')!.status).toBe('sent');
+    await persistEvents(store, [receipt(c, 'R1', 'read')]);
+    expect((await messagesOf(c)).find((m) => m.providerMessageId === 'R1')!.status).toBe('read');
   });
 
   it('message status only moves forward', async () => {
@@ -391,7 +401,7 @@ describe('persisting runner events', () => {
     for (let i = 0; i < 400; i++) {
       batch.push(upsert(c, { id: `B${i}`, t: i, chat_id: `1555000${String(i % 10).padStart(4, '0')}@s.whatsapp.net`, source: i < 100 ? 'history' : 'live' }));
     }
-    for (let i = 0; i < 100; i++) batch.push(receipt(c, `B${i}`, 'read'));
+    for (let i = 0; i < 100; i++) batch.push(receipt(c, `B${i}`, 'read', 100, `1555000${String(i % 10).padStart(4, '0')}@s.whatsapp.net`));
     const started = performance.now();
     const out = await persistEvents(store, batch);
     const ms = performance.now() - started;

@@ -41,12 +41,12 @@ export const REACHED: MessageStatus[] = ['sent', 'delivered', 'read', 'played'];
 
 export function statusStatements(events: readonly QueuedEvent[]): Plan<StatusRow[]> {
   // Within a batch the furthest status wins: with one total order, that is what applying them in turn gives.
-  const best = new Map<string, { pk: string; tenantId: string; providerId: string; status: MessageStatus; at: string }>();
+  const best = new Map<string, { pk: string; tenantId: string; providerId: string; chatId: string; status: MessageStatus; at: string }>();
   for (const { connection_pk: pk, tenant_id: tenantId, event: e } of events) {
     if (e.type !== 'message.status') continue;
-    const key = `${pk} ${e.provider_message_id} ${tenantId}`;
+    const key = `${pk} ${e.provider_message_id} ${e.chat_id} ${tenantId}`;
     const seen = best.get(key);
-    if (!seen || RANK[e.status] > RANK[seen.status]) best.set(key, { pk, tenantId, providerId: e.provider_message_id, status: e.status, at: e.at });
+    if (!seen || RANK[e.status] > RANK[seen.status]) best.set(key, { pk, tenantId, providerId: e.provider_message_id, chatId: e.chat_id, status: e.status, at: e.at });
   }
   const rows = [...best].sort(([a], [b]) => byKey(a, b)).map(([, v]) => v);
 
@@ -56,12 +56,14 @@ export function statusStatements(events: readonly QueuedEvent[]): Plan<StatusRow
   for (let i = 0; i < rows.length; i += CHUNK) {
     const values = rows
       .slice(i, i + CHUNK)
-      .map((r, ord) => sql`(${r.pk}::uuid, ${r.tenantId}::uuid, ${r.providerId}::text, ${r.status}::text, ${RANK[r.status]}::int, ${ord + 1}::int, ${r.at}::text)`);
+      .map((r, ord) => sql`(${r.pk}::uuid, ${r.tenantId}::uuid, ${r.providerId}::text, ${r.chatId}::text, ${r.status}::text, ${RANK[r.status]}::int, ${ord + 1}::int, ${r.at}::text)`);
     statements.push(sql`
-      with v (connection_pk, tenant_id, provider_message_id, status, rank, ord, at) as (values ${sql.join(values, sql`, `)}),
+      with v (connection_pk, tenant_id, provider_message_id, chat_id, status, rank, ord, at) as (values ${sql.join(values, sql`, `)}),
       moved as (
         update ${messages} as m set status = v.status, updated_at = ${nowMs}
+        -- The chat must match too: a message id alone is not proof that the receipt is about this message.
         from v join ${messages} prev on prev.connection_pk = v.connection_pk and prev.provider_message_id = v.provider_message_id
+          and prev.chat_id = v.chat_id
         where m.id = prev.id and v.rank > ${rankOf(sql`prev.status`)} and ${ownedBy(sql`v.connection_pk`, sql`v.tenant_id`)}
         returning m.id, m.connection_pk, m.provider_message_id, m.client_message_id, m.chat_id, m.direction, m.status,
                   prev.status as previous_status, v.tenant_id, v.ord, v.at
