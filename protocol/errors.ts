@@ -38,6 +38,7 @@ export const errorCodes = [
   'sandbox_disabled',
   'sandbox_unreachable',
   'sandbox_bad_response',
+  'rate_limited',
   'internal_error',
   'server_misconfigured',
 ] as const;

@@ -2,6 +2,7 @@
 import type { Scheduler } from './scheduler/scheduler';
 import type { Hub } from './hub/hub';
 import type { SocketIoSession } from './realtime/socketio-session';
+import type { RateLimiter } from './limits/rate-limiter';
 
 export interface Env {
   /** Postgres connection string (a secret in production). */
@@ -52,6 +53,11 @@ export interface Env {
   HUB: DurableObjectNamespace<Hub>;
   /** One Socket.IO (Engine.IO) session per object, named by its sid (worker/realtime/socketio-session.ts). */
   SOCKETIO: DurableObjectNamespace<SocketIoSession>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  /** Login attempts allowed per client IP, as "count/seconds" (default 30/600). */
+  LOGIN_LIMIT_PER_IP?: string;
+  /** Login attempts allowed per email address, as "count/seconds" (default 10/900). */
+  LOGIN_LIMIT_PER_EMAIL?: string;
   EVENTS: Queue;
   WEBHOOKS: Queue;
   SESSIONS: R2Bucket;

@@ -8,6 +8,7 @@ import { sweepDeliveries } from './webhooks/sweep';
 export { Scheduler } from './scheduler/scheduler';
 export { Hub } from './hub/hub';
 export { SocketIoSession } from './realtime/socketio-session';
+export { RateLimiter } from './limits/rate-limiter';
 
 const app = createApp();
 

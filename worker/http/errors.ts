@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Response headers the error comes with (e.g. Retry-After on a 429). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -25,7 +27,11 @@ export function errorResponse(c: Context, status: ContentfulStatusCode, code: Er
 }
 
 export function renderError(err: Error, c: Context) {
-  if (err instanceof ApiError) return errorResponse(c, err.status, err.code, err.message, err.details);
+  if (err instanceof ApiError) {
+    const res = errorResponse(c, err.status, err.code, err.message, err.details);
+    for (const [name, value] of Object.entries(err.headers ?? {})) res.headers.set(name, value);
+    return res;
+  }
   if (err instanceof HTTPException) {
     // Hono's own validators and middleware throw these (e.g. unparsable JSON bodies).
     if (err.status === 400 && /json/i.test(err.message)) {

@@ -50,6 +50,8 @@ function describeStatus(status: number): string {
       return 'Body must be application/json.';
     case 422:
       return 'The media URL could not be fetched (error.details has its status).';
+    case 429:
+      return 'Too many requests: wait the Retry-After header\'s seconds.';
     case 502:
       return 'WhatsApp refused the message.';
     case 503:

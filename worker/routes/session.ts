@@ -9,6 +9,8 @@ import type { AppEnv } from '../http/context';
 import { DUMMY_PASSWORD_HASH, newSessionToken, sha256Hex, verifyPassword } from '../auth/credentials';
 import { SESSION_COOKIE, assertSameOrigin, requireTenant } from '../auth/middleware';
 import { ApiError } from '../http/errors';
+import { limiterOf, parseRule } from '../limits/rate-limiter';
+import type { Env } from '../env';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 
 const SESSION_TTL_SECONDS = 7 * 24 * 3600;
@@ -47,11 +49,13 @@ export const loginRoutes = newRouter()
     description: `Sets an HttpOnly, SameSite=Strict session cookie (${SESSION_COOKIE}) valid for 7 days.`,
     security: [],
     request: jsonBody(LoginBody),
-    responses: { 200: jsonContent(Me, 'Logged in.'), ...errorResponses(400, 401, 403, 413) },
+    responses: { 200: jsonContent(Me, 'Logged in.'), ...errorResponses(400, 401, 403, 413, 429) },
   }),
   async (c) => {
     if (c.req.header('origin')) assertSameOrigin(c.req.raw);
     const { email, password } = c.req.valid('json');
+    // Before any password is hashed: each guess costs a PBKDF2 run, so guessing is bounded per client and per account.
+    await limitLogin(c.env, c.req.header('cf-connecting-ip') ?? 'unknown', email);
     const db = c.get('db');
     const [user] = await db
       .select({ id: users.id, email: users.email, role: users.role, passwordHash: users.passwordHash, tenantId: users.tenantId, tenantName: tenants.name })
@@ -88,6 +92,21 @@ export const loginRoutes = newRouter()
     );
   },
 );
+
+const LOGIN_PER_IP = { limit: 30, windowSeconds: 600 };
+const LOGIN_PER_EMAIL = { limit: 10, windowSeconds: 900 };
+
+/** Counts a login attempt against the client's IP and the account's email; 429 with Retry-After past either limit. */
+async function limitLogin(env: Env, ip: string, email: string): Promise<void> {
+  const [byIp, byEmail] = await Promise.all([
+    limiterOf(env, `login-ip:${ip}`).take(parseRule(env.LOGIN_LIMIT_PER_IP, LOGIN_PER_IP)),
+    limiterOf(env, `login-email:${await sha256Hex(email.toLowerCase())}`).take(parseRule(env.LOGIN_LIMIT_PER_EMAIL, LOGIN_PER_EMAIL)),
+  ]);
+  const refused = [byIp, byEmail].filter((d) => !d.allowed);
+  if (refused.length === 0) return;
+  const retryAfter = Math.max(...refused.map((d) => d.retryAfterSeconds));
+  throw new ApiError(429, 'rate_limited', `Too many login attempts; try again in ${retryAfter} s.`, undefined, { 'retry-after': String(retryAfter) });
+}
 
 /** The tenant (and user, for a dashboard session) behind the request's credential. */
 async function describeCaller(c: Context<AppEnv>): Promise<z.infer<typeof Me>> {
