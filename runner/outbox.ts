@@ -273,10 +273,12 @@ export class Outbox {
     for (const r of result.rejected) {
       const epochs = batch.filter(e => e.pk === r.connection_pk).map(e => e.epoch);
       const epoch = epochs.length ? Math.max(...epochs) : 0;
-      const rejectedInBatch = epochs.length;
+      // Of a rejected lease the control plane still keeps the facts (messages, receipts): only the rest is lost.
+      const kept = result.accepted.find(a => a.connection_pk === r.connection_pk)?.count ?? 0;
+      const rejectedInBatch = Math.max(0, epochs.length - kept);
       if (rejectedInBatch) this.opts.metrics?.outboxDropped.inc({ reason: 'rejected' }, rejectedInBatch);
       this.drop(r.connection_pk, epoch);
-      this.opts.logger?.warn({ connection_pk: r.connection_pk, epoch, reason: r.reason }, 'outbox: lease rejected, its events dropped');
+      this.opts.logger?.warn({ connection_pk: r.connection_pk, epoch, reason: r.reason, kept, dropped: rejectedInBatch }, 'outbox: lease rejected; its messages and receipts kept, the rest dropped');
       this.opts.onRejected?.(r.connection_pk, epoch, r.reason);
     }
     return 'done';

@@ -137,16 +137,37 @@ describe('leases and fencing', () => {
     await expect(ProtocolRunner.connect('intruder', { token: 'wrong' })).rejects.toThrow(/401/);
   });
 
-  it('a runner that vanishes loses its connections to another runner under a higher epoch; its writes are refused', async () => {
+  it('a runner that vanishes loses its connections to another runner under a higher epoch; its writes are refused, but the messages it received are kept', async () => {
     const a = await runner();
-    const { pk } = await runningConnection();
+    const { t, id, pk } = await runningConnection();
     const first = (await a.waitFor((f) => f.type === 'lease.grant' && f.connection_pk === pk)) as Grant;
     const b = await runner();
     a.vanish();
     const moved = (await b.waitFor((f) => f.type === 'lease.grant' && f.connection_pk === pk, 30_000)) as Grant;
     expect(moved.epoch).toBeGreaterThan(first.epoch);
-    const zombie = await postEvents(a.id, [{ connection_pk: pk, epoch: first.epoch, events: [statusEvent('connected')] }]);
-    expect(zombie.body.rejected).toEqual([{ connection_pk: pk, reason: 'stale_epoch' }]);
+    // What it received while cut off is a fact and is kept; what only the holder may say (status) is not.
+    const received = {
+      id: `msg:ZOMBIE${first.epoch}`,
+      at: new Date().toISOString(),
+      type: 'message.upsert' as const,
+      message: {
+        provider_message_id: `ZOMBIE${randomUUID().slice(0, 8)}`,
+        chat_id: '923001234567@s.whatsapp.net',
+        direction: 'inbound' as const,
+        from: '923001234567@s.whatsapp.net',
+        to: null,
+        push_name: null,
+        type: 'text',
+        text: 'received by the old holder',
+        content: null,
+        timestamp: new Date().toISOString(),
+        source: 'live' as const,
+      },
+    };
+    const zombie = await postEvents(a.id, [{ connection_pk: pk, epoch: first.epoch, events: [statusEvent('connected'), received] }]);
+    expect(zombie.body).toEqual({ accepted: [{ connection_pk: pk, count: 1 }], rejected: [{ connection_pk: pk, reason: 'stale_epoch' }] });
+    await eventually(async () => (await t.api.get(`/api/messages/${id}/923001234567`)).body.some((m: { message: string }) => m.message === 'received by the old holder'), 'the old holder\'s message to be stored', 15_000);
+    expect((await t.api.get(`/api/connections/${id}`)).body.status).not.toBe('connected');
     expect((await authState('POST', pk, first.epoch, { runner_id: a.id, epoch: first.epoch, kind: 'delta', seq: 9, data: '{}' })).status).toBe(409);
     expect((await postEvents(b.id, [{ connection_pk: pk, epoch: moved.epoch, events: [statusEvent('connecting')] }])).body.accepted).toHaveLength(1);
   });

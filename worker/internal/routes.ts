@@ -2,7 +2,7 @@
 // files of media sends.
 // Contract: protocol/runner.ts. Every write is fenced by the connection's lease epoch.
 import { Hono } from 'hono';
-import { AuthStateWrite, EventBatch, type EventBatchResult, type QueuedEvent } from '../../protocol/runner';
+import { AuthStateWrite, EventBatch, type EventBatchResult, type QueuedEvent, type RunnerEvent } from '../../protocol/runner';
 import type { AppEnv } from '../http/context';
 import { ApiError, errorResponse } from '../http/errors';
 import { mediaKeyOf } from '../data/media-store';
@@ -21,6 +21,9 @@ function parseEpoch(raw: string | undefined): number {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ApiError(400, 'validation_failed', 'epoch must be a non-negative integer.');
   return epoch;
 }
+
+/** Events that are true whoever reports them, and stored idempotently (by WhatsApp id). */
+const isIdempotentFact = (e: RunnerEvent) => e.type === 'message.upsert' || e.type === 'message.status';
 
 function connectionPkParam(raw: string): string {
   if (!uuid.test(raw)) throw new ApiError(404, 'connection_not_found', 'Unknown connection.');
@@ -45,9 +48,18 @@ export const internalRoutes = new Hono<AppEnv>()
     const result: EventBatchResult = { accepted: [], rejected: [] };
     const queued: QueuedEvent[] = [];
     for (const lease of batch.leases) {
-      const verdict = checkEpoch(views.get(lease.connection_pk), lease.epoch);
+      const view = views.get(lease.connection_pk);
+      const verdict = checkEpoch(view, lease.epoch);
       if (!verdict.ok) {
         result.rejected.push({ connection_pk: lease.connection_pk, reason: verdict.reason });
+        // A runner that lost the lease (cut off meanwhile, or replaying its journal after a long restart) still
+        // reports facts: a message it received, a receipt. They are stored idempotently, so they are kept;
+        // what only the holder may say (status, QR) is not, and the runner is told to stop.
+        const facts = view ? lease.events.filter(isIdempotentFact) : [];
+        for (const event of facts) {
+          queued.push({ connection_pk: lease.connection_pk, tenant_id: view!.tenantId, epoch: lease.epoch, runner_id: batch.runner_id, event });
+        }
+        if (facts.length) result.accepted.push({ connection_pk: lease.connection_pk, count: facts.length });
         continue;
       }
       for (const event of lease.events) {
