@@ -3,6 +3,7 @@ import { Scalar } from '@scalar/hono-api-reference';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { requireTenant } from './auth/middleware';
+import { HSTS, SECURE_SESSION_COOKIE, isLocalUrl } from './auth/session-cookie';
 import { httpDb } from './data/db';
 import type { Env } from './env';
 import { limitBody } from './http/body-limit';
@@ -48,6 +49,11 @@ const withDb = createMiddleware<AppEnv>(async (c, next) => {
 export function createApp() {
   const app = newRouter();
   app.onError(renderError);
+  // Browsers that reached us over https are told to keep to it (not on a local address: dev and tests).
+  app.use('*', async (c, next) => {
+    await next();
+    if (!isLocalUrl(c.req.url)) c.res.headers.set('strict-transport-security', HSTS);
+  });
   app.notFound((c) => errorResponse(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -56,7 +62,7 @@ export function createApp() {
     description: 'An API key: `Authorization: Bearer sk_live_…`.',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'x-api-key' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', { type: 'apiKey', in: 'cookie', name: 'sb_session' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', { type: 'apiKey', in: 'cookie', name: SECURE_SESSION_COOKIE });
 
   // Public: the API reference.
   app.doc31('/api/openapi.json', (c) => ({

@@ -1,15 +1,14 @@
 // Puts the calling tenant on the context, from an API key (Authorization: Bearer … or x-api-key) or a
 // dashboard session cookie. Cookie-authenticated writes must come from our own origin (CSRF).
 import { and, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
-import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { apiKeys, sessions } from '../../drizzle/schema';
 import { ApiError, errorResponse } from '../http/errors';
 import { isSendMessage } from '../http/send-route';
 import type { AppEnv } from '../http/context';
 import { sha256Hex } from './credentials';
+import { readSessionCookie } from './session-cookie';
 
-export const SESSION_COOKIE = 'sb_session';
 /** last_used_at is refreshed at most this often per key, to keep auth off the write path. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -80,7 +79,7 @@ export const requireTenant = createMiddleware<AppEnv>(async (c, next) => {
     return next();
   }
 
-  const token = getCookie(c, SESSION_COOKIE);
+  const token = readSessionCookie(c);
   if (token) {
     const hash = await sha256Hex(token);
     const [session] = await db

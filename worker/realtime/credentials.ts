@@ -17,7 +17,7 @@ const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'cookie', 'origin'] as
 
 /** True when the headers carry something `requireTenant` would look at. */
 export const carriesCredential = (headers: Headers) =>
-  headers.has('authorization') || headers.has('x-api-key') || /(?:^|;\s*)sb_session=/.test(headers.get('cookie') ?? '');
+  headers.has('authorization') || headers.has('x-api-key') || /(?:^|;\s*)(?:__Host-)?sb_session=/.test(headers.get('cookie') ?? '');
 
 const probe = new Hono<AppEnv>()
   .use(async (c, next) => {

@@ -1,13 +1,13 @@
 // Dashboard login: email + password in, an HttpOnly session cookie out. Also "who am I" for any caller.
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
-import { deleteCookie, setCookie } from 'hono/cookie';
 import { sessions, tenants, users } from '../../drizzle/schema';
 import { LoginBody, Me, SessionProbe } from '../../protocol/auth';
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/context';
 import { DUMMY_PASSWORD_HASH, newSessionToken, sha256Hex, verifyPassword } from '../auth/credentials';
-import { SESSION_COOKIE, assertSameOrigin, requireTenant } from '../auth/middleware';
+import { assertSameOrigin, requireTenant } from '../auth/middleware';
+import { LOCAL_SESSION_COOKIE, SECURE_SESSION_COOKIE, clearSessionCookie, writeSessionCookie } from '../auth/session-cookie';
 import { ApiError } from '../http/errors';
 import { limiterOf, parseRule } from '../limits/rate-limiter';
 import type { Env } from '../env';
@@ -46,7 +46,7 @@ export const loginRoutes = newRouter()
     path: '/auth/login',
     tags,
     summary: 'Log in to the dashboard',
-    description: `Sets an HttpOnly, SameSite=Strict session cookie (${SESSION_COOKIE}) valid for 7 days.`,
+    description: `Sets an HttpOnly, SameSite=Strict, Secure session cookie (${SECURE_SESSION_COOKIE}; \`${LOCAL_SESSION_COOKIE}\`, not Secure, on localhost) valid for 7 days.`,
     security: [],
     request: jsonBody(LoginBody),
     responses: { 200: jsonContent(Me, 'Logged in.'), ...errorResponses(400, 401, 403, 413, 429) },
@@ -75,13 +75,7 @@ export const loginRoutes = newRouter()
       expiresAt: sql`now() + make_interval(secs => ${SESSION_TTL_SECONDS})`,
     });
     await db.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id));
-    setCookie(c, SESSION_COOKIE, token, {
-      httpOnly: true,
-      secure: new URL(c.req.url).protocol === 'https:',
-      sameSite: 'Strict',
-      path: '/',
-      maxAge: SESSION_TTL_SECONDS,
-    });
+    writeSessionCookie(c, token, SESSION_TTL_SECONDS);
     return c.json(
       {
         tenant: { id: user.tenantId, name: user.tenantName },
@@ -135,7 +129,7 @@ export const sessionRoutes = newRouter()
     async (c) => {
       const { sessionHash } = c.get('principal');
       if (sessionHash) await c.get('db').delete(sessions).where(eq(sessions.tokenHash, sessionHash));
-      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      clearSessionCookie(c);
       return c.json({ logged_out: true as const }, 200);
     },
   )
