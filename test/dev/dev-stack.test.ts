@@ -160,10 +160,14 @@ describe('npm run dev from a private folder with a space in its path', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(served).toContain('Log in to Switchboard (edited)');
-    // One edit, one rebuild: nothing the build or the stack writes (this copy has no .git to say what to
-    // ignore) sets it off again.
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(first.output.filter((l) => l.includes('dashboard rebuilt'))).toHaveLength(1);
+    // The edit rebuilt it (once, or twice for the two writes a save can be), and then it rests: nothing the
+    // build or the stack writes (this copy has no .git to say what to ignore) sets it off again.
+    const rebuilds = () => first.output.filter((l) => l.includes('dashboard rebuilt')).length;
+    await new Promise((r) => setTimeout(r, 3000));
+    const settled = rebuilds();
+    expect(settled).toBeLessThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(rebuilds()).toBe(settled);
 
     // What `timeout`, `docker stop` and systemd send, to npm itself.
     const code = await stop(first, () => first.child.kill('SIGTERM'));
