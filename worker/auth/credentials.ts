@@ -18,12 +18,20 @@ function randomToken(bytes: number): string {
   return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
+export const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
 /** SHA-256 as hex (of a string's UTF-8, or of bytes). Right for high-entropy tokens (API keys, session ids) and file digests; never for passwords. */
 export async function sha256Hex(value: string | Uint8Array): Promise<string> {
   // (Node's DOM types want an ArrayBuffer-backed view; workerd and Node take any Uint8Array.)
   const data = typeof value === 'string' ? encoder.encode(value) : (value as Uint8Array<ArrayBuffer>);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', data)));
+}
+
+/** HMAC-SHA-256 of a string's UTF-8 under a key (a string's UTF-8, or raw bytes). */
+export async function hmacSha256(key: string | Uint8Array, message: string): Promise<Uint8Array> {
+  const raw = typeof key === 'string' ? encoder.encode(key) : (key as Uint8Array<ArrayBuffer>);
+  const imported = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return new Uint8Array(await crypto.subtle.sign('HMAC', imported, encoder.encode(message)));
 }
 
 export const API_KEY_PREFIX = 'sk_live_';

@@ -2,7 +2,7 @@
 // so a retried request (same client_message_id) finds it and never sends twice.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { apiKeys, connections, messages, nowMs } from '../../drizzle/schema';
-import { sha256Hex } from '../auth/credentials';
+import { hmacSha256, sha256Hex, toHex } from '../auth/credentials';
 import { ApiError } from '../http/errors';
 import type { Db } from './db';
 import type { ConnectionRow } from './connections';
@@ -23,11 +23,9 @@ export const RESENDABLE = ['pending', 'unknown', 'failed'] as const;
 export async function providerIdFor(secret: string | undefined, connectionId: string, clientMessageId: string | undefined): Promise<string> {
   if (!clientMessageId) return `3EB0${(await sha256Hex(crypto.randomUUID())).slice(0, 20).toUpperCase()}`;
   if (!secret) throw new ApiError(500, 'server_misconfigured', 'MESSAGE_ID_SECRET is not set on this deployment; sends with a client_message_id need it.');
-  const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(`${connectionId}:${clientMessageId}`)));
-  return `3EB0${[...mac.subarray(0, 10)].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase()}`;
+  const mac = await hmacSha256(secret, `${connectionId}:${clientMessageId}`);
+  return `3EB0${toHex(mac.subarray(0, 10)).toUpperCase()}`;
 }
-const encoder = new TextEncoder();
 
 /**
  * What a send asked for, as a hash: a retry with the same client_message_id must ask for the same thing

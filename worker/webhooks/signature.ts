@@ -3,8 +3,9 @@
 // base64 after `whsec_`). Several signatures are space-separated: during a secret rotation deliveries are
 // signed under both secrets, so a receiver that still has the old one keeps verifying.
 
+import { hmacSha256 } from '../auth/credentials';
+
 const SECRET_PREFIX = 'whsec_';
-const encoder = new TextEncoder();
 
 function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
   const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
@@ -14,11 +15,10 @@ function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-const toBase64 = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 
 export async function signature(secret: string, id: string, timestamp: number, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', secretBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return `v1,${toBase64(await crypto.subtle.sign('HMAC', key, encoder.encode(`${id}.${timestamp}.${body}`)))}`;
+  return `v1,${toBase64(await hmacSha256(secretBytes(secret), `${id}.${timestamp}.${body}`))}`;
 }
 
 /** The three Standard Webhooks headers for one attempt, signed with every secret given (current first). */
