@@ -37,10 +37,12 @@ export async function storeMedia(
   connectionPk: string,
   bytes: Uint8Array,
   file: { type: string; mimetype: string; filename: string | null },
+  /** The bytes' SHA-256 when the caller has it already. */
+  knownSha256?: string,
 ): Promise<StoredMedia> {
   const id = crypto.randomUUID();
   const key = mediaKey(connectionPk, id);
-  const sha256 = await sha256Hex(bytes);
+  const sha256 = knownSha256 ?? (await sha256Hex(bytes));
   await bucket.put(key, bytes, { httpMetadata: { contentType: file.mimetype }, customMetadata: { sha256 } });
   return { key, path: `/internal/media/${connectionPk}/${id}`, description: { ...file, size: bytes.byteLength, sha256 } };
 }

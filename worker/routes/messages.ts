@@ -40,8 +40,14 @@ const fileNameFromUrl = (name: string | null) => (name && /\.[A-Za-z0-9]{1,8}$/.
  * The file of a media send: decoded or fetched (bounded, SSRF-checked), stored in R2 under the
  * connection, with the mimetype and file name it goes out with.
  */
-async function storeSendMedia(c: SendContext, connectionPk: string, media: SendMessageMedia, decoded: Uint8Array | undefined): Promise<StoredMedia> {
-  let bytes = decoded;
+/** `decoded`: the file given as base64, with its SHA-256 (already taken for the request hash). */
+async function storeSendMedia(
+  c: SendContext,
+  connectionPk: string,
+  media: SendMessageMedia,
+  decoded: { bytes: Uint8Array; sha256: string } | undefined,
+): Promise<StoredMedia> {
+  let bytes = decoded?.bytes;
   let hints: MediaSourceHints = {};
   let filename = media.filename;
   if (!bytes) {
@@ -54,7 +60,7 @@ async function storeSendMedia(c: SendContext, connectionPk: string, media: SendM
     if (media.type === 'document') filename ??= fileNameFromUrl(fetched.name);
   }
   const mimetype = resolveMimetype(media, { ...hints, bytes });
-  return storeMedia(c.env.MEDIA, connectionPk, bytes, { type: media.type, mimetype, filename: filename ?? null });
+  return storeMedia(c.env.MEDIA, connectionPk, bytes, { type: media.type, mimetype, filename: filename ?? null }, decoded?.sha256);
 }
 
 /** Where the runner downloads a stored file: under the URL it reaches the control plane at. */
@@ -99,6 +105,7 @@ export const messageRoutes = newRouter()
       if (media?.base64 !== undefined) decoded = mediaFromBase64(media.base64, maxMediaBytes(c.env));
       if (media?.url !== undefined) acceptMediaUrl(media.url, parsePrivateTargetPolicy(c.env.ALLOW_PRIVATE_WEBHOOK_TARGETS));
 
+      const decodedSha256 = decoded ? await sha256Hex(decoded) : undefined;
       const db = c.get('db');
       const started = Date.now();
       // An API key is checked in the send statement itself (requireTenant left it pending); a dashboard
@@ -112,7 +119,7 @@ export const messageRoutes = newRouter()
         clientMessageId: body.client_message_id,
         providerMessageId: await providerIdFor(c.env.MESSAGE_ID_SECRET, body.connection_id, body.client_message_id),
         requestHash: body.client_message_id
-          ? await requestHashOf({ to: jid, message: body.message, media, mediaSha256: decoded ? await sha256Hex(decoded) : undefined })
+          ? await requestHashOf({ to: jid, message: body.message, media, mediaSha256: decodedSha256 })
           : undefined,
       };
       /** An earlier attempt under this client_message_id must have asked for the same thing. */
@@ -152,7 +159,7 @@ export const messageRoutes = newRouter()
         if (earlier.message && !isResendable(earlier.message.status)) return c.json(answer(earlier.message.providerMessageId), 200);
         if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection);
         const storing = Date.now();
-        stored = await storeSendMedia(c, earlier.connection.pk, media, decoded);
+        stored = await storeSendMedia(c, earlier.connection.pk, media, decoded && { bytes: decoded, sha256: decodedSha256! });
         mediaMs = Date.now() - storing;
         try {
           opened = await openOutbound(db, { ...draft, type: media.type, text: body.message || null, content: stored.description });
