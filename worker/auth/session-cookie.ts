@@ -14,8 +14,6 @@ export function isLocalUrl(url: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '127.0.0.1' || host === '[::1]';
 }
 
-export const sessionCookieName = (url: string) => (isLocalUrl(url) ? LOCAL_SESSION_COOKIE : SECURE_SESSION_COOKIE);
-
 /** The session token the request carries; the local cookie counts only on a local address. */
 export const readSessionCookie = (c: Context): string | undefined =>
   getCookie(c, SECURE_SESSION_COOKIE) ?? (isLocalUrl(c.req.url) ? getCookie(c, LOCAL_SESSION_COOKIE) : undefined);

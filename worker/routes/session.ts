@@ -41,51 +41,51 @@ export const loginRoutes = newRouter()
     },
   )
   .openapi(
-  createRoute({
-    method: 'post',
-    path: '/auth/login',
-    tags,
-    summary: 'Log in to the dashboard',
-    description: `Sets an HttpOnly, SameSite=Strict, Secure session cookie (${SECURE_SESSION_COOKIE}; \`${LOCAL_SESSION_COOKIE}\`, not Secure, on localhost) valid for 7 days.`,
-    security: [],
-    request: jsonBody(LoginBody),
-    responses: { 200: jsonContent(Me, 'Logged in.'), ...errorResponses(400, 401, 403, 413, 429) },
-  }),
-  async (c) => {
-    if (c.req.header('origin')) assertSameOrigin(c.req.raw);
-    const { email, password } = c.req.valid('json');
-    // Before any password is hashed: each guess costs a PBKDF2 run, so guessing is bounded per client and per account.
-    await limitLogin(c.env, c.req.header('cf-connecting-ip') ?? 'unknown', email);
-    const db = c.get('db');
-    const [user] = await db
-      .select({ id: users.id, email: users.email, role: users.role, passwordHash: users.passwordHash, tenantId: users.tenantId, tenantName: tenants.name })
-      .from(users)
-      .innerJoin(tenants, eq(tenants.id, users.tenantId))
-      .where(eq(users.email, email.toLowerCase()))
-      .limit(1);
-    // Verify against a dummy hash when there is no such user, so timing does not reveal which emails exist.
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    if (!user || !ok) throw new ApiError(401, 'invalid_credentials', 'Email or password is wrong.');
+    createRoute({
+      method: 'post',
+      path: '/auth/login',
+      tags,
+      summary: 'Log in to the dashboard',
+      description: `Sets an HttpOnly, SameSite=Strict, Secure session cookie (${SECURE_SESSION_COOKIE}; \`${LOCAL_SESSION_COOKIE}\`, not Secure, on localhost) valid for 7 days.`,
+      security: [],
+      request: jsonBody(LoginBody),
+      responses: { 200: jsonContent(Me, 'Logged in.'), ...errorResponses(400, 401, 403, 413, 429) },
+    }),
+    async (c) => {
+      if (c.req.header('origin')) assertSameOrigin(c.req.raw);
+      const { email, password } = c.req.valid('json');
+      // Before any password is hashed: each guess costs a PBKDF2 run, so guessing is bounded per client and per account.
+      await limitLogin(c.env, c.req.header('cf-connecting-ip') ?? 'unknown', email);
+      const db = c.get('db');
+      const [user] = await db
+        .select({ id: users.id, email: users.email, role: users.role, passwordHash: users.passwordHash, tenantId: users.tenantId, tenantName: tenants.name })
+        .from(users)
+        .innerJoin(tenants, eq(tenants.id, users.tenantId))
+        .where(eq(users.email, email.toLowerCase()))
+        .limit(1);
+      // Verify against a dummy hash when there is no such user, so timing does not reveal which emails exist.
+      const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+      if (!user || !ok) throw new ApiError(401, 'invalid_credentials', 'Email or password is wrong.');
 
-    const token = newSessionToken();
-    await db.insert(sessions).values({
-      tokenHash: await sha256Hex(token),
-      userId: user.id,
-      tenantId: user.tenantId,
-      expiresAt: sql`now() + make_interval(secs => ${SESSION_TTL_SECONDS})`,
-    });
-    await db.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id));
-    writeSessionCookie(c, token, SESSION_TTL_SECONDS);
-    return c.json(
-      {
-        tenant: { id: user.tenantId, name: user.tenantName },
-        via: 'session' as const,
-        user: { id: user.id, email: user.email, role: user.role },
-      },
-      200,
-    );
-  },
-);
+      const token = newSessionToken();
+      await db.insert(sessions).values({
+        tokenHash: await sha256Hex(token),
+        userId: user.id,
+        tenantId: user.tenantId,
+        expiresAt: sql`now() + make_interval(secs => ${SESSION_TTL_SECONDS})`,
+      });
+      await db.update(users).set({ lastLoginAt: sql`now()` }).where(eq(users.id, user.id));
+      writeSessionCookie(c, token, SESSION_TTL_SECONDS);
+      return c.json(
+        {
+          tenant: { id: user.tenantId, name: user.tenantName },
+          via: 'session' as const,
+          user: { id: user.id, email: user.email, role: user.role },
+        },
+        200,
+      );
+    },
+  );
 
 const LOGIN_PER_IP = { limit: 30, windowSeconds: 600 };
 const LOGIN_PER_EMAIL = { limit: 10, windowSeconds: 900 };
