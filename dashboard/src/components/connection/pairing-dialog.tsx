@@ -7,8 +7,7 @@ import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, D
 import { Input } from '@/components/ui/input';
 import { Label } from '@/components/ui/label';
 import { api, errorMessage } from '@/lib/api';
-import { useRealtimeEvent } from '@/lib/realtime';
-import { toast } from 'sonner';
+import { useCloseWhenConnected } from './close-when-connected';
 
 const PHONE = /^\+?[1-9]\d{5,14}$/;
 
@@ -27,12 +26,7 @@ function PairingBody({ connectionId, onClose }: { connectionId: string; onClose:
     mutationFn: () =>
       api<{ code: string }>(`/connections/${encodeURIComponent(connectionId)}/pairing-code`, { method: 'POST', body: { phone_number: cleaned } }),
   });
-  useRealtimeEvent((event, data) => {
-    if (event === 'connection-status' && data.connectionId === connectionId && (data as { status: string }).status === 'connected') {
-      toast.success(`“${connectionId}” is connected.`);
-      onClose();
-    }
-  });
+  useCloseWhenConnected(connectionId, onClose);
 
   function submit(e: FormEvent) {
     e.preventDefault();

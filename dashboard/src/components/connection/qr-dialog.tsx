@@ -1,16 +1,15 @@
 // "Scan QR": asks the API for the connection's QR (which starts its session), then follows the realtime
 // stream: each `qr-update` replaces the image, the countdown shows how long it stays valid, and
 // `connection-status: connected` closes the dialog. Polls the API too, in case the live stream is down.
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { AlertTriangleIcon, CheckCircle2Icon, Loader2Icon } from 'lucide-react';
 import { useEffect, useState } from 'react';
-import { toast } from 'sonner';
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from '@/components/ui/dialog';
 import { api } from '@/lib/api';
-import { keys } from '@/lib/queries';
 import { useRealtimeEvent } from '@/lib/realtime';
 import type { QrResponse } from '@/lib/types';
 import { reasonText } from '../connection-status';
+import { useCloseWhenConnected } from './close-when-connected';
 import { ErrorState } from '../states';
 
 const POLL_MS = 5_000;
@@ -33,7 +32,6 @@ export function QrDialog({ connectionId, onClose }: { connectionId: string | nul
 }
 
 function QrBody({ connectionId, onClose }: { connectionId: string; onClose: () => void }) {
-  const queryClient = useQueryClient();
   const [live, setLive] = useState<Pick<QrResponse, 'qr' | 'qr_raw' | 'expires_at'> | null>(null);
   const qr = useQuery({
     queryKey: ['qr', connectionId],
@@ -47,25 +45,13 @@ function QrBody({ connectionId, onClose }: { connectionId: string; onClose: () =
       const d = data as { qr: string; qrRaw: string; expiresAt: string };
       setLive({ qr: d.qr, qr_raw: d.qrRaw, expires_at: d.expiresAt });
     }
-    if (event === 'connection-status' && data.connectionId === connectionId && (data as { status: string }).status === 'connected') {
-      toast.success(`“${connectionId}” is connected.`);
-      void queryClient.invalidateQueries({ queryKey: keys.connections });
-      onClose();
-    }
   });
   // Whichever is newer: the stream's QR, or the poll's.
   const polled = qr.data;
   const shown =
     live && (!polled?.expires_at || !live.expires_at || Date.parse(live.expires_at) >= Date.parse(polled.expires_at)) ? live : polled;
   const seconds = useCountdown(shown?.expires_at);
-  const connected = polled?.status === 'connected';
-
-  useEffect(() => {
-    if (connected) {
-      toast.success(`“${connectionId}” is connected.`);
-      onClose();
-    }
-  }, [connected, connectionId, onClose]);
+  const connected = useCloseWhenConnected(connectionId, onClose, polled?.status === 'connected');
 
   return (
     <>
