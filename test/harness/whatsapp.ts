@@ -45,10 +45,14 @@ export async function phone<T = any>(method: string, path: string, body?: unknow
 }
 
 let counter = 0;
-/** A fresh phone number per call, so that tests never share an account. */
+/**
+ * A fresh phone number per call, so that tests never share an account: the whole process id (test files run
+ * in processes of their own, against one emulator) and a counter: 14 digits, one short of E.164's 15, so a
+ * test can still write the number with a digit more (Brazil's ninth digit).
+ */
 export function phoneNumber(): string {
   counter++;
-  return `1555${String(process.pid % 1000).padStart(3, '0')}${String(counter).padStart(4, '0')}`;
+  return `1555${String(process.pid).padStart(7, '0')}${String(counter).padStart(3, '0')}`;
 }
 
 
