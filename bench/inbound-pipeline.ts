@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBare } from './lib/bare.js';
 import { startIpcChild } from './lib/ipc-child.js';
-import { cpuSnapshot, cpuUsedBetween, envNumber, mapLimit, runBench, sleep, summarize } from './lib/run.js';
+import { collectArrivals, cpuSnapshot, cpuUsedBetween, type Arrival, envNumber, mapLimit, runBench, sleep, summarize } from './lib/run.js';
 import type { SinkRequest } from './lib/sink-child.js';
 import { linkConnections, startBenchRunner, startBenchStack, startEmulatorProcess } from './lib/stack.js';
 
@@ -24,8 +24,6 @@ const WARMUP = envNumber('BENCH_WARMUP', 40);
 const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 16);
 const ARRIVAL_TIMEOUT_MS = 180_000;
 const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MIN', 15) * 60_000;
-
-type Arrival = { text: string | null; at: number };
 
 await runBench('inbound-pipeline', TIMEOUT_MS, async (ctx) => {
   const emulator = await startEmulatorProcess(ctx);
@@ -73,19 +71,7 @@ await runBench('inbound-pipeline', TIMEOUT_MS, async (ctx) => {
       await stack.phone('POST', `/contacts/${m.contact}/messages`, { to: m.to, text: m.text });
     });
     const sendsDone = Date.now();
-    const latencies: number[] = [];
-    let last = started;
-    const deadline = Date.now() + ARRIVAL_TIMEOUT_MS;
-    while (latencies.length < count && Date.now() < deadline) {
-      for (const a of await take()) {
-        const t0 = a.text === null ? undefined : sentAt.get(a.text);
-        if (t0 === undefined) continue;
-        sentAt.delete(a.text!);
-        latencies.push(a.at - t0);
-        last = Math.max(last, a.at);
-      }
-      if (latencies.length < count) await sleep(100);
-    }
+    const { latencies, last } = await collectArrivals(sentAt, take, started, ARRIVAL_TIMEOUT_MS);
     const seconds = (last - started) / 1000;
     return {
       sent: count,

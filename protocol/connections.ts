@@ -1,5 +1,6 @@
 // REST shapes of connections (one linked WhatsApp account each), as in the seed contract, plus additions.
 import { z } from 'zod';
+import { utf8Bytes } from './utf8';
 import { WebhookEvents, webhookEventTypes } from './webhooks';
 
 export const connectionStatuses = ['disconnected', 'connecting', 'connected', 'logged_out', 'replaced'] as const;
@@ -38,6 +39,24 @@ export const UpdateWebhookBody = z
 
 const timestamp = z.string().meta({ description: 'ISO 8601 time', example: '2026-11-25T10:00:00.000Z' });
 
+/** Most UTF-8 bytes of the text sent to a rejected caller. */
+export const MAX_CALL_REJECT_MESSAGE_BYTES = 4096;
+
+export const CallPolicy = z
+  .object({
+    reject: z.boolean().meta({ description: 'Reject every incoming call (voice, video and group calls) as it rings.' }),
+    message: z
+      .string()
+      .min(1)
+      .refine((s) => utf8Bytes(s) <= MAX_CALL_REJECT_MESSAGE_BYTES, `at most ${MAX_CALL_REJECT_MESSAGE_BYTES} bytes of UTF-8`)
+      .nullable()
+      .optional()
+      .meta({ description: 'With `reject`: a text sent to the caller after rejecting, e.g. "Calls are not answered here, please write." Null or left out: none.' }),
+  })
+  .strict()
+  .meta({ id: 'CallPolicy', description: "What the gateway does with incoming calls. Every call is reported as `call.received` either way." });
+export type CallPolicy = z.infer<typeof CallPolicy>;
+
 export const Connection = z
   .object({
     connection_id: ConnectionId,
@@ -51,6 +70,7 @@ export const Connection = z
     phone_number: z.string().nullable().meta({ example: '+923001234567' }),
     webhook_url: z.string().nullable(),
     webhook_events: z.array(z.enum(webhookEventTypes)).meta({ description: 'Event types the webhook receives.', example: ['message.received'] }),
+    calls: z.object({ reject: z.boolean(), message: z.string().nullable() }).meta({ description: 'The call policy (PUT /api/connections/{connection_id}/calls).' }),
     status_changed_at: timestamp,
     created_at: timestamp,
     updated_at: timestamp,

@@ -1,5 +1,6 @@
 // The one error body every 4xx/5xx response of the API carries.
 import { z } from 'zod';
+import { groupErrorCodes } from './groups';
 
 export const errorCodes = [
   'bad_request',
@@ -8,9 +9,11 @@ export const errorCodes = [
   'unsupported_media_type',
   'unauthorized',
   'invalid_api_key',
+  'api_key_expired',
   'invalid_credentials',
   'forbidden',
   'csrf_rejected',
+  'insufficient_scope',
   'not_found',
   'connection_not_found',
   'api_key_not_found',
@@ -30,6 +33,9 @@ export const errorCodes = [
   'runner_unavailable',
   'runner_timeout',
   'stale_epoch',
+  'not_lease_holder',
+  'runner_id_mismatch',
+  'auth_state_unreadable',
   'send_failed',
   'invalid_media_url',
   'media_unavailable',
@@ -39,8 +45,27 @@ export const errorCodes = [
   'sandbox_unreachable',
   'sandbox_bad_response',
   'rate_limited',
+  'connection_quota_exceeded',
+  'unlinked_session_quota_exceeded',
+  'send_quota_exceeded',
+  'send_queue_full',
+  'unknown_message',
+  'message_not_forwardable',
+  'runner_outdated',
+  'edit_window_closed',
+  'not_own_message',
+  'message_not_editable',
+  'message_deleted',
+  'not_group_admin',
+  'check_numbers_limited',
+  'chat_action_failed',
   'internal_error',
   'server_misconfigured',
+  'media_not_found',
+  'invalid_signature',
+  'link_expired',
+  'range_not_satisfiable',
+  ...groupErrorCodes,
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -28,8 +28,39 @@ export type PublicEvent =
       phoneNumber: string | null;
       at: string;
     }
+  /**
+   * A stored message changed: its sender edited it, someone reacted to it, or voted in it (a poll).
+   * `by` is who did it (a JID; null for this account), `message` the message as stored after the change.
+   */
+  | { type: 'message.updated'; connectionId: string; change: MessageChangeKind; by: string | null; message: Message; at: string }
+  /** A stored message was revoked for everyone (by its sender or a group admin), or deleted for this account only (`scope: 'me'`). */
+  | { type: 'message.deleted'; connectionId: string; scope: 'everyone' | 'me'; by: string | null; message: Message; at: string }
+  /** Someone called the account; `call.rejected` says whether the connection's call policy rejected it. */
+  | { type: 'call.received'; connectionId: string; call: Call; at: string }
   /** `qr` is a PNG data URL (as GET /api/get-qr answers it), `qrRaw` the string it encodes. */
   | { type: 'qr.updated'; connectionId: string; qr: string; qrRaw: string; expiresAt: string; at: string };
+
+export const Call = z
+  .object({
+    id: z.string().meta({ description: "WhatsApp's call id." }),
+    from: z.string().meta({ description: 'The caller: digits of the phone number (a LID user part for hidden numbers).', example: '923001234567' }),
+    chat_id: z.string().meta({ description: "The caller's chat, as messages name it.", example: '923001234567@s.whatsapp.net' }),
+    is_video: z.boolean(),
+    is_group: z.boolean(),
+    group_id: z.string().nullable().meta({ description: "A group call's group JID." }),
+    offline: z.boolean().meta({ description: 'Delivered when the account came back online: the call has most likely ended.' }),
+    timestamp: z.string().meta({ description: 'When the call was placed (ISO 8601).' }),
+    rejected: z.boolean().meta({ description: "Rejected by the connection's call policy (PUT /api/connections/{connection_id}/calls)." }),
+    reject_message_id: z
+      .string()
+      .nullable()
+      .meta({ description: "The provider_message_id of the policy's text sent to the caller after rejecting; null when none was sent." }),
+  })
+  .meta({ id: 'Call' });
+export type Call = z.infer<typeof Call>;
+
+export const messageChangeKinds = ['edit', 'reaction', 'poll_vote'] as const;
+export type MessageChangeKind = (typeof messageChangeKinds)[number];
 
 /** The user part of a JID, as the seed's `from` has it: digits for a phone number. */
 export const jidUser = (jid: string | null): string | null => (jid ? (jid.split('@')[0]!.split(':')[0] ?? null) : null);
@@ -91,6 +122,31 @@ export const MessageStatusWebhook = z
   })
   .meta({ id: 'MessageStatusWebhook', description: "An outbound message's status moved forward." });
 
+const changeFields = {
+  provider_message_id: z.string(),
+  chat_id: z.string(),
+  is_group: z.boolean(),
+  by: z.string().nullable().meta({ description: 'Who made the change: digits of the phone number (a LID user part for hidden numbers); null for this account.', example: '923001234567' }),
+  message: z.string().nullable().meta({ description: 'The text as it stands now (after an edit: the new one).' }),
+  data: Message,
+};
+
+export const MessageUpdatedWebhook = z
+  .object({
+    ...envelope,
+    ...changeFields,
+    change: z.enum(messageChangeKinds).meta({ description: '`edit`: its sender changed the text (`data.edits` keeps the earlier ones); `reaction`: `data.reactions` changed; `poll_vote`: `data.poll_votes` changed.' }),
+  })
+  .meta({ id: 'MessageUpdatedWebhook', description: 'A stored message was edited, reacted to or voted in; `data` is the message after the change.' });
+
+export const MessageDeletedWebhook = z
+  .object({
+    ...envelope,
+    ...changeFields,
+    scope: z.enum(['everyone', 'me']).meta({ description: '`everyone`: revoked in WhatsApp (by its sender, or a group admin); `me`: deleted for this account only, through the API.' }),
+  })
+  .meta({ id: 'MessageDeletedWebhook', description: 'A stored message was deleted; `data.deleted_at` is set and its text stays readable in `data`.' });
+
 export const ConnectionStatusWebhook = z
   .object({ ...envelope, status: z.string(), status_reason: z.string().nullable(), phone_number: z.string().nullable() })
   .meta({ id: 'ConnectionStatusWebhook' });
@@ -99,6 +155,19 @@ export const QrUpdatedWebhook = z
   .object({ ...envelope, qr: z.string().meta({ description: 'PNG data URL.' }), qr_raw: z.string(), expires_at: z.string() })
   .meta({ id: 'QrUpdatedWebhook' });
 
+export const CallReceivedWebhook = z
+  .object({
+    ...envelope,
+    call_id: z.string(),
+    from: z.string().meta({ example: '923001234567' }),
+    chat_id: z.string(),
+    is_video: z.boolean(),
+    is_group: z.boolean(),
+    rejected: z.boolean(),
+    data: Call,
+  })
+  .meta({ id: 'CallReceivedWebhook', description: 'Someone called the account (a voice or video call, or a group call).' });
+
 export const TestWebhook = z.object({ ...envelope, message: z.string() }).meta({ id: 'TestWebhook' });
 
 /** Each webhook event's body, for the OpenAPI document's `webhooks`. */
@@ -106,8 +175,11 @@ export const webhookBodies = {
   'message.received': MessageReceivedWebhook,
   'message.sent': MessageSentWebhook,
   'message.status': MessageStatusWebhook,
+  'message.updated': MessageUpdatedWebhook,
+  'message.deleted': MessageDeletedWebhook,
   'connection.status': ConnectionStatusWebhook,
   'qr.updated': QrUpdatedWebhook,
+  'call.received': CallReceivedWebhook,
   test: TestWebhook,
 } as const;
 
@@ -149,10 +221,35 @@ export function toWebhookBody(e: PublicEvent, stamp: DeliveryStamp): Record<stri
         chat_id: e.chatId,
         status: e.status,
       };
+    case 'message.updated':
+    case 'message.deleted':
+      return {
+        ...head,
+        timestamp: e.at,
+        provider_message_id: e.message.provider_message_id,
+        chat_id: e.message.chat_id,
+        is_group: isGroupChat(e.message.chat_id),
+        by: jidUser(e.by),
+        message: e.message.message,
+        ...(e.type === 'message.updated' ? { change: e.change } : { scope: e.scope }),
+        data: e.message,
+      };
     case 'connection.status':
       return { ...head, timestamp: e.at, status: e.status, status_reason: e.statusReason, phone_number: e.phoneNumber };
     case 'qr.updated':
       return { ...head, timestamp: e.at, qr: e.qr, qr_raw: e.qrRaw, expires_at: e.expiresAt };
+    case 'call.received':
+      return {
+        ...head,
+        timestamp: e.call.timestamp,
+        call_id: e.call.id,
+        from: e.call.from,
+        chat_id: e.call.chat_id,
+        is_video: e.call.is_video,
+        is_group: e.call.is_group,
+        rejected: e.call.rejected,
+        data: e.call,
+      };
   }
 }
 
@@ -169,7 +266,7 @@ export const testWebhookBody = (connectionId: string, stamp: DeliveryStamp, at: 
 // ---------------------------------------------------------------------------------------------------
 // Realtime
 
-export const realtimeEventNames = ['connection-status', 'qr-update', 'new-message', 'message-sent', 'message-status'] as const;
+export const realtimeEventNames = ['connection-status', 'qr-update', 'new-message', 'message-sent', 'message-status', 'message-updated', 'message-deleted', 'call-received'] as const;
 export type RealtimeEventName = (typeof realtimeEventNames)[number];
 
 /** A realtime frame before the Hub numbers it. */
@@ -206,9 +303,23 @@ export function toRealtimeEvent(e: PublicEvent): RealtimeEvent {
         ...base,
         data: { ...base, chatId: e.chatId, clientMessageId: e.clientMessageId, providerMessageId: e.providerMessageId, status: e.status },
       };
+    case 'message.updated':
+      return {
+        event: 'message-updated',
+        ...base,
+        data: { ...base, chatId: e.message.chat_id, providerMessageId: e.message.provider_message_id, change: e.change, by: e.by, message: e.message },
+      };
+    case 'message.deleted':
+      return {
+        event: 'message-deleted',
+        ...base,
+        data: { ...base, chatId: e.message.chat_id, providerMessageId: e.message.provider_message_id, scope: e.scope, by: e.by, message: e.message },
+      };
     case 'connection.status':
       return { event: 'connection-status', ...base, data: { ...base, status: e.status, phoneNumber: e.phoneNumber, statusReason: e.statusReason } };
     case 'qr.updated':
       return { event: 'qr-update', ...base, data: { ...base, qr: e.qr, qrRaw: e.qrRaw, expiresAt: e.expiresAt } };
+    case 'call.received':
+      return { event: 'call-received', ...base, data: { ...base, chatId: e.call.chat_id, call: e.call } };
   }
 }

@@ -2,6 +2,7 @@
 // when the stack runs with the emulator (SANDBOX_CONTROL_URL). The emulator's own control API is in
 // runner/emulator/README.md; these are the parts of it a tenant (the dashboard) needs, in our names.
 import { z } from 'zod';
+import { MAX_CONTACTS, SendContact, SendLocation, SendPoll, SendReaction } from './messages';
 
 export const SandboxPhoneNumber = z
   .string()
@@ -71,16 +72,35 @@ export const SandboxLinkedDevice = z
   })
   .meta({ id: 'SandboxLinkedDevice', description: 'The phone linked the connection as this device; the connection becomes `connected` shortly after.' });
 
+/** What a sandbox contact can send besides a text: one of these per request (or `text`). */
+export const sandboxMessageKinds = ['text', 'location', 'contacts', 'poll', 'reaction'] as const;
+
 export const SandboxMessageBody = z
   .object({
     to: z
       .string()
       .regex(/^\d{6,15}(@s\.whatsapp\.net)?$/, "a phone's number or its JID")
       .meta({ description: 'The phone (emulated account) to send to: its number or JID.', example: '15550001111' }),
-    text: z.string().min(1).max(65_536),
+    text: z.string().min(1).max(65_536).optional(),
+    reply_to: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .meta({ description: 'With `text`: the id of the message quoted (one the phone sent the contact, or the contact\'s own): a reply.' }),
+    location: SendLocation.optional(),
+    contacts: z.array(SendContact).min(1).max(MAX_CONTACTS).optional().meta({ description: `Contact cards (1 to ${MAX_CONTACTS}), as the contact shares them.` }),
+    poll: SendPoll.optional(),
+    reaction: SendReaction.optional().meta({ description: 'A reaction to a message of the chat (`message_id`: its id; an empty emoji removes it).' }),
   })
   .strict()
-  .meta({ id: 'SandboxMessageBody' });
+  .superRefine((b, ctx) => {
+    const kinds = sandboxMessageKinds.filter((k) => b[k] !== undefined);
+    if (kinds.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of ${sandboxMessageKinds.join(', ')}`, path: kinds.length ? [kinds[1]!] : [] });
+    if (b.reply_to !== undefined && b.text === undefined) ctx.addIssue({ code: 'custom', message: 'reply_to goes with text', path: ['reply_to'] });
+  })
+  .meta({ id: 'SandboxMessageBody', description: 'One kind per message: `text` (optionally quoting `reply_to`), `location`, `contacts`, `poll` or `reaction`.' });
+export type SandboxMessageBody = z.infer<typeof SandboxMessageBody>;
 
 export const SandboxSent = z
   .object({ ids: z.array(z.string()).meta({ description: 'The WhatsApp message id of what was sent (the `provider_message_id` it is stored under).' }) })

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 /** Webhook event types a connection can subscribe to (`test` is sent on request only). */
-export const webhookEventTypes = ['message.received', 'message.sent', 'message.status', 'connection.status', 'qr.updated'] as const;
+export const webhookEventTypes = ['message.received', 'message.sent', 'message.status', 'message.updated', 'message.deleted', 'connection.status', 'qr.updated', 'call.received'] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 export const DEFAULT_WEBHOOK_EVENTS: WebhookEventType[] = ['message.received'];
 

@@ -4,7 +4,7 @@
 // Write rate is bounded: key changes are coalesced in memory and written as ONE delta per flush interval
 // when something changed; creds that change at pairing are written at once, so a fresh link survives a
 // crash; every `snapshotEvery` deltas a full snapshot compacts the log. What a kill -9 can lose: at most
-// the key changes of the last flush interval (plus a write in flight). A 409 stale_epoch means this
+// the key changes of the last flush interval (plus a write in flight). A 403 stale_epoch means this
 // runner lost the lease: the state stops writing for good and tells its owner.
 import {
   BufferJSON,
@@ -42,6 +42,8 @@ export type AuthStateOptions = {
 
 type KeyType = keyof SignalDataTypeMap;
 type Keys = Map<string, Map<string, unknown>>;
+/** How long a write waits for the messages it decrypted to be stored, at most. */
+const BARRIER_MAX_WAIT_MS = 30_000;
 /** Creds fields whose change means "newly linked": written at once. */
 const PAIRING_FIELDS = ['me', 'account', 'registered', 'platform', 'signalIdentities'] as const;
 
@@ -119,6 +121,11 @@ export class RemoteAuthState {
   private storedCreds: string | undefined;
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * Awaited between taking a write's contents and sending it: the session's received messages decrypted
+   * up to then must be stored first (receipt-gate.ts), or a redelivery to the next holder is undecryptable.
+   */
+  writeBarrier: (() => Promise<void>) | undefined;
 
   private constructor(
     private readonly opts: AuthStateOptions,
@@ -169,7 +176,7 @@ export class RemoteAuthState {
   /** Loads snapshot + deltas (in seq order); a connection with nothing stored starts from fresh creds. */
   static async load(opts: AuthStateOptions): Promise<RemoteAuthState> {
     const res = await fetch(authUrl(opts, `?epoch=${opts.epoch}`), { headers: headers(opts) });
-    if (res.status === 404 || res.status === 409) {
+    if (res.status === 404 || res.status === 409 || res.status === 403) {
       if (await leaseGone(res)) throw new StaleEpochError(opts.connectionPk, opts.epoch);
       return new RemoteAuthState(opts, initAuthCreds(), new Map(), 0, 0, false);
     }
@@ -203,6 +210,15 @@ export class RemoteAuthState {
 
   get dirty(): boolean {
     return this.credsDirty || this.dirtyKeys.size > 0;
+  }
+
+  /**
+   * The phone-number user Baileys learned for a LID user (its `lid-mapping` keys: from message envelopes,
+   * usync and app-state sync), or undefined. Kept in the auth state, so it survives restarts and moves.
+   */
+  phoneUserOfLid(lidUser: string): string | undefined {
+    const pn = keyValue(this.keys.get('lid-mapping'), 'lid-mapping', `${lidUser}_reverse`);
+    return typeof pn === 'string' && pn ? pn : undefined;
   }
 
   /** Number of stored keys (all types). */
@@ -291,6 +307,7 @@ export class RemoteAuthState {
       }
       data = encode(credsDirty ? { creds: this.creds, keys } : { keys });
     }
+    if (this.writeBarrier) await this.awaitBarrier(this.writeBarrier);
     // A fresh seq per attempt: a retried delta that did land twice is harmless (same values).
     const body: AuthStateWrite = { runner_id: this.opts.runnerId, epoch: this.epoch, kind: snapshot ? 'snapshot' : 'delta', seq: ++this.seq, data };
     let status: number;
@@ -327,6 +344,15 @@ export class RemoteAuthState {
     } else this.deltasSinceSnapshot++;
   }
 
+  /** Bounded: a message the outbox can never hand over (its lease lost, say) must not stop every write. */
+  private async awaitBarrier(barrier: () => Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>(resolve => (timer = setTimeout(resolve, BARRIER_MAX_WAIT_MS, 'late')));
+    const outcome = await Promise.race([barrier(), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') this.opts.logger?.warn({ waited_ms: BARRIER_MAX_WAIT_MS }, 'auth state written before the messages it decrypted were stored');
+  }
+
   private restoreDirty(creds: boolean, keys: Map<string, Set<string>>): void {
     if (creds) this.credsDirty = true;
     for (const [type, ids] of keys) for (const id of ids) this.markKey(type, id);
@@ -343,10 +369,11 @@ export class RemoteAuthState {
 
 /**
  * Consumes the body; true when the control plane says this lease may no longer touch the connection:
- * 409 stale_epoch, or 404 connection_not_found (deleted). A plain 404 on load means "nothing stored yet".
+ * 403 stale_epoch / not_lease_holder (409 from an older control plane), or 404 connection_not_found
+ * (deleted). A plain 404 on load means "nothing stored yet".
  */
 const leaseGone = async (res: Response): Promise<boolean> => {
-  if (res.status === 409) {
+  if (res.status === 409 || res.status === 403) {
     await res.body?.cancel();
     return true;
   }

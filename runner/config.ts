@@ -1,9 +1,9 @@
 // The runner's configuration, read once from the environment and validated, so a misconfigured
 // runner fails at start with a message naming the variable instead of misbehaving later.
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { z } from 'zod';
+import { parsePace, type PacingRule } from './send-pacing.js';
+import { RUNNER_ID_PATTERN, runnerIdOfToken } from '../protocol/runner-token.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
@@ -12,11 +12,12 @@ const Env = z.object({
     .string()
     .url()
     .refine(u => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL'),
-  RUNNER_TOKEN: z.string().min(1),
-  RUNNER_ID: z
+  /** This runner's own credential, `sbr_<runner id>_<secret>` (`npm run admin -- issue-runner-token --runner ID`). */
+  RUNNER_TOKEN: z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,100}$/)
-    .optional(),
+    .refine(t => runnerIdOfToken(t) !== undefined, 'must be a runner credential, sbr_<runner id>_<secret>: issue one with `npm run admin -- issue-runner-token --runner ID`'),
+  /** Optional: the runner id is the one its token names; if given, it must be that one. */
+  RUNNER_ID: z.string().regex(RUNNER_ID_PATTERN).optional(),
   RUNNER_CAPACITY: int(200, 1),
   RUNNER_HTTP_PORT: int(8080).pipe(z.number().max(65535)),
   RUNNER_HTTP_HOST: z.string().default('0.0.0.0'),
@@ -34,22 +35,48 @@ const Env = z.object({
   AUTH_FLUSH_INTERVAL_MS: int(1000, 10),
   AUTH_SNAPSHOT_EVERY: int(50, 1),
   OUTBOX_MAX_EVENTS: int(100_000, 1000),
+  /** The outbox's bound in bytes (events' JSON, UTF-8); a warning is logged at half of either bound. */
+  OUTBOX_MAX_BYTES: int(256 * 1024 * 1024, 1024 * 1024),
   /**
    * Ask WhatsApp which account a number reaches before sending to it (refuses numbers without WhatsApp,
    * follows numbers registered under another form). "false" sends to numbers as given.
    */
   NUMBER_LOOKUP: z.enum(['true', 'false']).default('true'),
+  /**
+   * Send a received message's delivery receipt only once the control plane has stored it, so WhatsApp
+   * redelivers what a dying runner never handed over. "false" receipts at once (as Baileys does): faster
+   * ticks for the sender, but a runner's death can lose what it had received (benchmarks compare both).
+   */
+  DEFER_RECEIPTS: z.enum(['true', 'false']).default('true'),
   /** How long the outbox holds a POST open for more events (ms; 0 posts on the next tick). */
   OUTBOX_LINGER_MS: int(20, 0),
   /** Directory for the outbox journal (a volume that outlives the process); unset: memory only. */
   OUTBOX_DIR: z.string().optional(),
+  /**
+   * With OUTBOX_DIR: what the outbox may keep on disk once memory (OUTBOX_MAX_BYTES) is full, in bytes. Only
+   * past it are the oldest events evicted.
+   */
+  OUTBOX_SPILL_MAX_BYTES: int(4 * 1024 * 1024 * 1024, 1024 * 1024),
   /** How soon journal appends reach the disk itself (fdatasync), in ms; 0: on every append. Bounds a machine crash's loss. */
   OUTBOX_FSYNC_MS: int(100, 0),
   /** How long a restarted runner waits for its replayed journal to be accepted before it dials the control plane. */
   OUTBOX_REPLAY_WAIT_MS: int(10_000, 0),
   DRAIN_TIMEOUT_MS: int(60_000, 1000),
+  /**
+   * Send pacing per connection (send-pacing.ts), to protect the WhatsApp number: sustained rate as
+   * count/seconds ("off": none), the burst allowed at once, random jitter added to each paced send, and the
+   * longest a send may wait in the queue (also never past the control plane's own send timeout).
+   */
+  SEND_PACE: z.string().default('20/60').refine(v => parsePace(v) !== null, 'must be count/seconds (e.g. 20/60) or off'),
+  SEND_BURST: int(5, 1),
+  SEND_JITTER_MS: int(2_000, 0),
+  SEND_MAX_WAIT_MS: int(15_000, 0),
 }).superRefine((e, ctx) => {
   // Another server is trusted only by explicit choice: its root key, whose chains are then checked as strictly.
+  const named = runnerIdOfToken(e.RUNNER_TOKEN);
+  if (e.RUNNER_ID !== undefined && named !== undefined && e.RUNNER_ID !== named) {
+    ctx.addIssue({ code: 'custom', path: ['RUNNER_ID'], message: `is ${e.RUNNER_ID}, but RUNNER_TOKEN is runner ${named}'s credential (a runner can only run as the runner its token names)` });
+  }
   if (e.WA_WEBSOCKET_URL && !isWhatsAppItself(e.WA_WEBSOCKET_URL) && !e.WA_TRUST_ROOT) {
     ctx.addIssue({ code: 'custom', path: ['WA_WEBSOCKET_URL'], message: 'a server other than WhatsApp (wss://web.whatsapp.com) needs WA_TRUST_ROOT, its certificate root key' });
   }
@@ -81,12 +108,17 @@ export type RunnerConfig = {
   authFlushIntervalMs: number;
   authSnapshotEvery: number;
   outboxMaxEvents: number;
+  outboxMaxBytes: number;
   numberLookup: boolean;
+  deferReceipts: boolean;
   outboxLingerMs: number;
   outboxDir?: string;
+  outboxSpillMaxBytes: number;
   outboxFsyncMs: number;
   outboxReplayWaitMs: number;
   drainTimeoutMs: number;
+  /** Unset: sends are not paced (SEND_PACE=off). */
+  sendPacing?: PacingRule;
 };
 
 export const linkUrlFor = (controlPlaneUrl: string, runnerId: string): string => {
@@ -104,7 +136,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig =
   }
   const e = parsed.data;
   const waMediaCa = e.WA_MEDIA_CA === undefined ? undefined : readPem('WA_MEDIA_CA', e.WA_MEDIA_CA);
-  const runnerId = e.RUNNER_ID ?? `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 80)}-${randomBytes(3).toString('hex')}`;
+  const runnerId = runnerIdOfToken(e.RUNNER_TOKEN)!;
   const base = e.CONTROL_PLANE_URL.replace(/\/+$/, '');
   return {
     controlPlaneUrl: base,
@@ -124,13 +156,23 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): RunnerConfig =
     authFlushIntervalMs: e.AUTH_FLUSH_INTERVAL_MS,
     authSnapshotEvery: e.AUTH_SNAPSHOT_EVERY,
     outboxMaxEvents: e.OUTBOX_MAX_EVENTS,
+    outboxMaxBytes: e.OUTBOX_MAX_BYTES,
     numberLookup: e.NUMBER_LOOKUP === 'true',
+    deferReceipts: e.DEFER_RECEIPTS === 'true',
     outboxLingerMs: e.OUTBOX_LINGER_MS,
     outboxDir: e.OUTBOX_DIR,
+    outboxSpillMaxBytes: e.OUTBOX_SPILL_MAX_BYTES,
     outboxFsyncMs: e.OUTBOX_FSYNC_MS,
     outboxReplayWaitMs: e.OUTBOX_REPLAY_WAIT_MS,
     drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
+    sendPacing: sendPacingOf(e),
   };
+};
+
+const sendPacingOf = (e: z.infer<typeof Env>): PacingRule | undefined => {
+  const pace = parsePace(e.SEND_PACE);
+  if (!pace) return undefined;
+  return { ratePerSecond: pace.ratePerSecond, burst: e.SEND_BURST, jitterMs: e.SEND_JITTER_MS, maxWaitMs: e.SEND_MAX_WAIT_MS };
 };
 
 const readPem = (name: string, file: string): string => {

@@ -14,12 +14,23 @@ import {
   type EventBatchResult,
   type RunnerEvent,
 } from '../protocol/runner.js';
+import { runnerIdOfToken } from '../protocol/runner-token.js';
 
 export type StoredEvent = { pk: string; epoch: number; runnerId: string; event: RunnerEvent };
 type Reply = Extract<RunnerToControl, { type: 'reply' }>;
 
 export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?: number; /** How far this control plane's clock is ahead of the runner's. */ clockAheadMs?: number } = {}) => {
   const token = opts.token ?? 'test-runner-token';
+  /** A runner credential for `runnerId` (what a runner's RUNNER_TOKEN must be: sbr_<runner id>_<secret>). */
+  const tokenFor = (runnerId: string) => `sbr_${runnerId}_${'5b'.repeat(32)}`;
+  /** The shared test token (direct outbox / auth-state tests), or any runner credential of ours. */
+  const accepted = (header: string | undefined, runnerId?: string) => {
+    const given = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
+    if (!given) return false;
+    if (given === token) return true;
+    const named = runnerIdOfToken(given);
+    return named !== undefined && given === tokenFor(named) && (runnerId === undefined || named === runnerId);
+  };
   /** Current epoch of each known connection: the fence. */
   const epochs = new Map<string, number>();
   const events: StoredEvent[] = [];
@@ -44,7 +55,7 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
   };
 
   const server = createServer(async (req, res) => {
-    if (req.headers.authorization !== `Bearer ${token}`) return json(res, 401, { error: { code: 'unauthorized', message: 'bad token' } });
+    if (!accepted(req.headers.authorization)) return json(res, 401, { error: { code: 'unauthorized', message: 'bad token' } });
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'POST' && url.pathname === '/internal/events') {
       faults.eventPosts++;
@@ -120,7 +131,7 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const runnerId = url.searchParams.get('runner_id');
-    if (url.pathname !== '/internal/runners/connect' || !runnerId || req.headers.authorization !== `Bearer ${token}`) {
+    if (url.pathname !== '/internal/runners/connect' || !runnerId || !accepted(req.headers.authorization, runnerId)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
       return;
     }
@@ -170,6 +181,7 @@ export const startFakeControlPlane = async (opts: { token?: string; heartbeatMs?
   return {
     url,
     token,
+    tokenFor,
     epochs,
     events,
     auth,

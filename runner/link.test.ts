@@ -4,6 +4,7 @@ import { Semaphore, backoffMs } from './backoff.js';
 import { linkUrlFor, loadConfig } from './config.js';
 import { startFakeControlPlane, type FakeControlPlane } from './fake-control-plane.js';
 import { Link } from './link.js';
+import { runnerFeatures } from '../protocol/runner.js';
 import { clock } from './clock.js';
 import { connectionStatusEvent } from './whatsapp-events.js';
 
@@ -57,7 +58,7 @@ describe('control-plane link', () => {
     cp.runners.get('link-test')!.ws.terminate();
     await cp.until(() => (cp.frames.filter(f => f.frame.type === 'hello').length === 2 ? true : undefined), 5000, 'second hello');
     const hellos = cp.frames.filter(f => f.frame.type === 'hello').map(f => f.frame);
-    expect(hellos[1]).toEqual({ type: 'hello', runner_id: 'link-test', protocol: 1, capacity: 50, leases: held });
+    expect(hellos[1]).toEqual({ type: 'hello', runner_id: 'link-test', protocol: 1, features: [...runnerFeatures], capacity: 50, leases: held });
     await cp.until(() => (l.up ? true : undefined), 5000, 'up again');
   });
 
@@ -104,12 +105,12 @@ describe('building blocks', () => {
   });
 
   it('config: defaults, derived link URL, and clear errors', () => {
-    const c = loadConfig({ CONTROL_PLANE_URL: 'https://cp.example.com/', RUNNER_TOKEN: 't' });
-    expect(c).toMatchObject({ capacity: 200, httpPort: 8080, maxConcurrentLogins: 8, authFlushIntervalMs: 1000, logLevel: 'info' });
-    expect(c.linkUrl).toBe(`wss://cp.example.com/internal/runners/connect?runner_id=${c.runnerId}`);
-    expect(c.runnerId).toMatch(/-[0-9a-f]{6}$/);
-    expect(loadConfig({ CONTROL_PLANE_URL: 'http://127.0.0.1:8787', RUNNER_TOKEN: 't', RUNNER_ID: 'r1' }).linkUrl).toBe('ws://127.0.0.1:8787/internal/runners/connect?runner_id=r1');
-    expect(() => loadConfig({ CONTROL_PLANE_URL: 'ftp://x', RUNNER_TOKEN: 't' })).toThrow(/CONTROL_PLANE_URL/);
-    expect(() => loadConfig({ CONTROL_PLANE_URL: 'http://x', RUNNER_TOKEN: 't', WA_TRUST_ROOT: 'abc' })).toThrow(/WA_TRUST_ROOT/);
+    const t = (id: string) => `sbr_${id}_${'0f'.repeat(32)}`;
+    const c = loadConfig({ CONTROL_PLANE_URL: 'https://cp.example.com/', RUNNER_TOKEN: t('cp-1') });
+    expect(c).toMatchObject({ capacity: 200, httpPort: 8080, maxConcurrentLogins: 8, authFlushIntervalMs: 1000, logLevel: 'info', runnerId: 'cp-1' });
+    expect(c.linkUrl).toBe('wss://cp.example.com/internal/runners/connect?runner_id=cp-1');
+    expect(loadConfig({ CONTROL_PLANE_URL: 'http://127.0.0.1:8787', RUNNER_TOKEN: t('r1'), RUNNER_ID: 'r1' }).linkUrl).toBe('ws://127.0.0.1:8787/internal/runners/connect?runner_id=r1');
+    expect(() => loadConfig({ CONTROL_PLANE_URL: 'ftp://x', RUNNER_TOKEN: t('r1') })).toThrow(/CONTROL_PLANE_URL/);
+    expect(() => loadConfig({ CONTROL_PLANE_URL: 'http://x', RUNNER_TOKEN: t('r1'), WA_TRUST_ROOT: 'abc' })).toThrow(/WA_TRUST_ROOT/);
   });
 });

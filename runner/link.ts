@@ -3,7 +3,7 @@
 // interval. Every frame in either direction is validated against protocol/runner.ts.
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import { ControlToRunner, RUNNER_PROTOCOL_VERSION, RunnerToControl } from '../protocol/runner.js';
+import { ControlToRunner, RUNNER_PROTOCOL_VERSION, RunnerToControl, runnerFeatures } from '../protocol/runner.js';
 import { backoffMs } from './backoff.js';
 import { clock } from './clock.js';
 import type { RunnerMetrics } from './metrics.js';
@@ -84,7 +84,7 @@ export class Link {
       this.alive = true;
       this.opts.logger.info({ url: this.opts.url }, 'link: connected, saying hello');
       this.helloSentAt = Date.now();
-      this.send({ type: 'hello', runner_id: this.opts.runnerId, protocol: RUNNER_PROTOCOL_VERSION, capacity: this.opts.capacity, leases: this.opts.held() });
+      this.send({ type: 'hello', runner_id: this.opts.runnerId, protocol: RUNNER_PROTOCOL_VERSION, features: [...runnerFeatures], capacity: this.opts.capacity, leases: this.opts.held() });
     });
     ws.on('pong', () => (this.alive = true));
     ws.on('message', (data, isBinary) => {

@@ -27,7 +27,7 @@ describe('runner process', () => {
       env: {
         ...process.env,
         CONTROL_PLANE_URL: cp.url,
-        RUNNER_TOKEN: cp.token,
+        RUNNER_TOKEN: cp.tokenFor('proc-runner'),
         RUNNER_ID: 'proc-runner',
         RUNNER_HTTP_PORT: '0',
         RUNNER_HTTP_HOST: '127.0.0.1',

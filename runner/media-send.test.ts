@@ -1,5 +1,5 @@
 // Media sends through a whole runner: the control plane's `send` with `media`, the runner downloads the
-// file (token to the control plane only), Baileys uploads it to the emulator's HTTPS media host (trusted
+// file (from the control plane only), Baileys uploads it to the emulator's HTTPS media host (trusted
 // through WA_MEDIA_CA alone), and the emulated contact decrypts it with its hashes verified.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,6 +48,7 @@ const inboxEntry = (c: Contact, id: string) => eventually(async () => (await api
 beforeAll(async () => {
   emu = await startEmulator({ port: 0, mediaCaFile: join(dir, 'media-ca.pem') });
   cp = await startFakeControlPlane({ heartbeatMs: 500 });
+  // Another host on the runner's network, holding a file: the runner must never ask it for anything.
   const seen: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
   const server = createServer((req, res) => {
     seen.push({ path: req.url!, headers: req.headers });
@@ -92,13 +93,14 @@ describe('media sends (WA_MEDIA_CA set)', () => {
     await cp.waitForEvent(session.pk, e => e.type === 'message.status' && e.provider_message_id === messageId && e.status === 'sent');
   });
 
-  it('a document from another host keeps its file name, and that host never sees the runner token', async () => {
+  it('a document keeps its file name', async () => {
+    cp.media.set('brochure', { body: PDF, contentType: 'application/pdf' });
     const messageId = newId();
     const reply = await session.send({
       to: contact.phone,
       text: '',
       message_id: messageId,
-      media: { kind: 'document', mimetype: 'application/pdf', filename: 'brochure.pdf', source: { url: `${foreign.url}/files/brochure.pdf` } },
+      media: { kind: 'document', mimetype: 'application/pdf', filename: 'brochure.pdf', source: { url: `${cp.url}/internal/media/brochure` } },
     });
     expect(reply.ok).toBe(true);
     expect((await inboxEntry(contact, messageId)).media).toEqual({
@@ -109,12 +111,24 @@ describe('media sends (WA_MEDIA_CA set)', () => {
       size: PDF.length,
       sha256: true,
     });
-    expect(foreign.seen.map(s => s.headers.authorization)).toEqual([undefined]);
 
-    // The same message_id again answers the first result: no second download, no second message.
-    const again = await session.send({ to: contact.phone, text: '', message_id: messageId, media: { kind: 'document', mimetype: 'application/pdf', source: { url: `${foreign.url}/files/brochure.pdf` } } });
+    // The same message_id again answers the first result: no second download (the file is gone), no second message.
+    cp.media.delete('brochure');
+    const again = await session.send({ to: contact.phone, text: '', message_id: messageId, media: { kind: 'document', mimetype: 'application/pdf', source: { url: `${cp.url}/internal/media/brochure` } } });
     expect(again.result).toEqual(reply.result);
-    expect(foreign.seen).toHaveLength(1);
+  });
+
+  it('a file anywhere but the control plane is refused: nothing is asked of that host, nothing sent', async () => {
+    const before = (await api<InboxEntry[]>('GET', `/contacts/${contact.phone}/inbox`)).length;
+    const reply = await session.send({
+      to: contact.phone,
+      text: '',
+      media: { kind: 'document', mimetype: 'application/pdf', source: { url: `${foreign.url}/files/brochure.pdf` } },
+    });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'media_unavailable', message: expect.stringContaining('is not under CONTROL_PLANE_URL') } });
+    expect(foreign.seen).toEqual([]);
+    await new Promise(r => setTimeout(r, 300));
+    expect(await api<InboxEntry[]>('GET', `/contacts/${contact.phone}/inbox`)).toHaveLength(before);
   });
 
   it('a voice note and a video', async () => {

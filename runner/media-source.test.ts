@@ -1,5 +1,6 @@
-// The runner's own download of a media send's file: the token reaches the control plane and no one
-// else, the size and time bounds hold, and every failure has its code.
+// The runner's own download of a media send's file: only from the control plane (so the token reaches
+// no one else, and a runner is no proxy into its operator's network), the size and time bounds hold, and
+// every failure has its code.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,21 +30,22 @@ const opts = () => ({ controlPlaneUrl: cp.url, token: TOKEN, maxBytes: 1024, tim
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (err: unknown) => err as MediaSourceError);
 
 beforeAll(async () => {
+  // Another host on the runner's network, which must never be asked anything.
   foreign = await host({
     '/file.pdf': res => res.writeHead(200, { 'content-type': 'application/pdf' }).end(FILE),
-    '/back': res => res.writeHead(302, { location: `${cp.url}/internal/media/doc` }).end(),
-    '/big-chunked': res => {
+  });
+  cp = await host({
+    '/internal/media/doc': res => res.writeHead(200).end(FILE),
+    '/internal/media/moved': res => res.writeHead(302, { location: '/internal/media/doc' }).end(),
+    '/internal/media/elsewhere': res => res.writeHead(302, { location: `${foreign.url}/file.pdf` }).end(),
+    '/internal/media/big': res => res.writeHead(200, { 'content-length': '2048' }).end(Buffer.alloc(2048)),
+    '/internal/media/big-chunked': res => {
       res.writeHead(200);
       for (let i = 0; i < 5; i++) res.write(Buffer.alloc(400));
       res.end();
     },
-    '/slow': res => setTimeout(() => res.writeHead(200).end(FILE), 5000).unref(),
-    '/empty': res => res.writeHead(200).end(),
-  });
-  cp = await host({
-    '/internal/media/doc': res => res.writeHead(200).end(FILE),
-    '/internal/media/elsewhere': res => res.writeHead(302, { location: `${foreign.url}/file.pdf` }).end(),
-    '/internal/media/big': res => res.writeHead(200, { 'content-length': '2048' }).end(Buffer.alloc(2048)),
+    '/internal/media/slow': res => setTimeout(() => res.writeHead(200).end(FILE), 5000).unref(),
+    '/internal/media/empty': res => res.writeHead(200).end(),
   });
 });
 afterAll(async () => {
@@ -51,24 +53,37 @@ afterAll(async () => {
   await foreign?.close();
 });
 
-describe('the runner token', () => {
-  it('is sent to the control plane’s own URLs', async () => {
+describe('the source', () => {
+  it('is the control plane, asked with the runner token', async () => {
     expect((await downloadMedia(`${cp.url}/internal/media/doc`, opts())).equals(FILE)).toBe(true);
     expect(cp.seen.at(-1)!.headers.authorization).toBe(`Bearer ${TOKEN}`);
   });
 
-  it('is never sent to another host, nor to one a control-plane redirect points at', async () => {
-    expect((await downloadMedia(`${foreign.url}/file.pdf`, opts())).equals(FILE)).toBe(true);
-    expect(foreign.seen.at(-1)!.headers.authorization).toBeUndefined();
+  it('is never another host: it is refused before anything is sent there, token or not', async () => {
+    const offPlane = { code: 'media_unavailable', message: expect.stringMatching(/is not under CONTROL_PLANE_URL/) };
+    expect(await failure(downloadMedia(`${foreign.url}/file.pdf`, opts()))).toMatchObject(offPlane);
+    // Another port of the same host is another origin.
+    expect(await failure(downloadMedia(`${cp.url.replace(/:\d+$/, ':1')}/internal/media/doc`, opts()))).toMatchObject(offPlane);
+    expect(await failure(downloadMedia('http://169.254.169.254/latest/meta-data/', opts()))).toMatchObject(offPlane);
+    expect(await failure(downloadMedia('file:///etc/passwd', opts()))).toMatchObject({ code: 'media_unavailable', message: expect.stringContaining('a file URL') });
+    expect(foreign.seen).toEqual([]);
+  });
 
-    const before = foreign.seen.length;
-    expect((await downloadMedia(`${cp.url}/internal/media/elsewhere`, opts())).equals(FILE)).toBe(true);
-    expect(foreign.seen.slice(before).map(s => [s.url, s.headers.authorization])).toEqual([['/file.pdf', undefined]]);
+  it('goes with the epoch of the lease the send runs under', async () => {
+    expect((await downloadMedia(`${cp.url}/internal/media/doc`, { ...opts(), epoch: 7 })).equals(FILE)).toBe(true);
+    expect(cp.seen.at(-1)!.url).toBe('/internal/media/doc?epoch=7');
+  });
 
-    // …and a foreign redirect back to the control plane gets it again, there only.
-    expect((await downloadMedia(`${foreign.url}/back`, opts())).equals(FILE)).toBe(true);
-    expect(foreign.seen.at(-1)!.headers.authorization).toBeUndefined();
-    expect(cp.seen.at(-1)!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  it('is never where a control-plane redirect points off it', async () => {
+    const err = await failure(downloadMedia(`${cp.url}/internal/media/elsewhere`, opts()));
+    expect(err).toMatchObject({ code: 'media_unavailable', message: `${foreign.url}/file.pdf is not under CONTROL_PLANE_URL: a runner downloads media only from the control plane` });
+    expect(cp.seen.at(-1)!.url).toBe('/internal/media/elsewhere');
+    expect(foreign.seen).toEqual([]);
+  });
+
+  it('may redirect within the control plane', async () => {
+    expect((await downloadMedia(`${cp.url}/internal/media/moved`, opts())).equals(FILE)).toBe(true);
+    expect(cp.seen.at(-1)!).toMatchObject({ url: '/internal/media/doc', headers: { authorization: `Bearer ${TOKEN}` } });
   });
 
   it('is matched by origin and path, not by string prefix', () => {
@@ -88,19 +103,18 @@ describe('failures', () => {
     expect(await failure(downloadMedia(`${cp.url}/internal/media/nope`, opts()))).toMatchObject({ code: 'media_unavailable', message: expect.stringContaining('404') });
     const dead = await host({});
     await dead.close();
-    expect(await failure(downloadMedia(`${dead.url}/x`, opts()))).toMatchObject({ code: 'media_unavailable', message: expect.stringContaining('ECONNREFUSED') });
-    expect(await failure(downloadMedia(`${foreign.url}/empty`, opts()))).toMatchObject({ code: 'media_unavailable', message: expect.stringContaining('empty') });
-    expect(await failure(downloadMedia('file:///etc/passwd', opts()))).toMatchObject({ code: 'media_unavailable' });
+    expect(await failure(downloadMedia(`${dead.url}/internal/media/x`, { ...opts(), controlPlaneUrl: dead.url }))).toMatchObject({ code: 'media_unavailable', message: expect.stringContaining('ECONNREFUSED') });
+    expect(await failure(downloadMedia(`${cp.url}/internal/media/empty`, opts()))).toMatchObject({ code: 'media_unavailable', message: expect.stringContaining('empty') });
   });
 
   it('a file over MAX_MEDIA_BYTES is media_too_large, whether declared or streamed', async () => {
     expect(await failure(downloadMedia(`${cp.url}/internal/media/big`, opts()))).toMatchObject({ code: 'media_too_large' });
-    expect(await failure(downloadMedia(`${foreign.url}/big-chunked`, opts()))).toMatchObject({ code: 'media_too_large' });
+    expect(await failure(downloadMedia(`${cp.url}/internal/media/big-chunked`, opts()))).toMatchObject({ code: 'media_too_large' });
   });
 
   it('a slow source is cut off at the timeout', async () => {
     const started = Date.now();
-    const err = await failure(downloadMedia(`${foreign.url}/slow`, { ...opts(), timeoutMs: 300 }));
+    const err = await failure(downloadMedia(`${cp.url}/internal/media/slow`, { ...opts(), timeoutMs: 300 }));
     expect(err).toMatchObject({ code: 'media_unavailable', message: expect.stringContaining('timed out') });
     expect(Date.now() - started).toBeLessThan(2000);
   });

@@ -1,13 +1,20 @@
-// Downloads the file of a media `send` from the URL the control plane gave (normally its own
-// `/internal/media/<ref>`), before it goes to WhatsApp. The runner token goes only to the control plane:
-// every hop (redirects are followed by hand) is checked against CONTROL_PLANE_URL by origin and path, so a
-// redirect or a look-alike host never sees it. Bounded in size and time; failures are typed.
+// Downloads the file of a media `send` from the control plane (its `/internal/media/<ref>`), before it goes
+// to WhatsApp. Runners live in operators' networks, so they fetch nothing else: every hop (redirects are
+// followed by hand) must be under CONTROL_PLANE_URL by origin and path, or the download is refused before
+// anything is sent there. A tenant's own URL is fetched by the Worker (worker/lib/media-source.ts), never by
+// a runner; the runner token goes with every request, which is therefore always to the control plane.
+// Bounded in size and time; failures are typed.
 
-import { BoundedFetchError, boundedFetch } from '../protocol/bounded-fetch.js';
+import { BoundedFetchError, boundedFetch, shownUrl } from '../protocol/bounded-fetch.js';
 
 export type MediaSourceOptions = {
   controlPlaneUrl: string;
   token: string;
+  /**
+   * The epoch of the lease the send runs under: added (`?epoch=`) to a URL under the control plane, which
+   * hands a send's file only to the runner holding that connection's lease at that epoch.
+   */
+  epoch?: number;
   maxBytes: number;
   timeoutMs: number;
 };
@@ -17,7 +24,6 @@ export class MediaSourceError extends Error {
     super(message);
   }
 }
-
 
 /** Whether `url` is under the control plane's base URL: same scheme, host and port, and path prefix. */
 export const isControlPlaneUrl = (url: URL, controlPlaneUrl: string): boolean => {
@@ -53,13 +59,17 @@ export const downloadMedia = async (source: string, opts: MediaSourceOptions): P
   } catch {
     throw new MediaSourceError('media_unavailable', 'media source is not a URL');
   }
+  if (opts.epoch !== undefined && isControlPlaneUrl(url, opts.controlPlaneUrl)) url.searchParams.set('epoch', String(opts.epoch));
   try {
     const { bytes } = await boundedFetch(url, {
       maxBytes: opts.maxBytes,
       timeoutMs: opts.timeoutMs,
       prepare: (hop): Record<string, string> => {
-        if (hop.protocol !== 'https:' && hop.protocol !== 'http:') throw new MediaSourceError('media_unavailable', `media source must be http(s), not ${hop.protocol}`);
-        return isControlPlaneUrl(hop, opts.controlPlaneUrl) ? { authorization: `Bearer ${opts.token}` } : {};
+        if (!isControlPlaneUrl(hop, opts.controlPlaneUrl)) {
+          const where = /^https?:$/.test(hop.protocol) ? shownUrl(hop) : `a ${hop.protocol.replace(':', '')} URL`;
+          throw new MediaSourceError('media_unavailable', `${where} is not under CONTROL_PLANE_URL: a runner downloads media only from the control plane`);
+        }
+        return { authorization: `Bearer ${opts.token}` };
       },
     });
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

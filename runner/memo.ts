@@ -48,6 +48,11 @@ export class Memo<V> {
     return asking;
   }
 
+  /** Remembers an answer learnt otherwise (several keys asked in one lookup). */
+  set(key: string, value: V): void {
+    this.known.set(key, { value, at: this.now() });
+  }
+
   forget(key: string): void {
     this.known.delete(key);
   }

@@ -10,28 +10,30 @@
 // Format: JSON lines, `{"n":<seq>,"pk","epoch","event"}` for an event and `{"done":[<seq>…]}` once
 // events leave the outbox. The file is truncated whenever nothing is pending and rewritten with only the
 // pending events when it grows past `compactBytes`, so it stays about the size of the outbox itself.
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { RunnerEvent } from '../protocol/runner.js';
+import { AppendFile } from './append-file.js';
 
 export type JournalEntry = { pk: string; epoch: number; event: RunnerEvent; seq?: number };
 
 const FILE = 'outbox.jsonl';
 
 export class OutboxJournal {
-  private fd: number;
+  private readonly out: AppendFile;
   private nextSeq = 1;
-  private bytes = 0;
-  private syncTimer: NodeJS.Timeout | undefined;
-  /** fdatasync calls so far (tests and metrics). */
-  syncs = 0;
 
   private constructor(
     private readonly file: string,
     private readonly compactBytes: number,
-    private readonly syncMs: number,
+    syncMs: number,
   ) {
-    this.fd = openSync(file, 'a');
+    this.out = new AppendFile(file, syncMs);
+  }
+
+  /** fdatasync calls so far (tests and metrics). */
+  get syncs(): number {
+    return this.out.syncs;
   }
 
   /**
@@ -53,46 +55,25 @@ export class OutboxJournal {
     let text = '';
     for (const e of entries) {
       e.seq = this.nextSeq++;
-      text += `${JSON.stringify({ n: e.seq, pk: e.pk, epoch: e.epoch, event: e.event })}\n`;
+      text += journalLine(e);
     }
-    this.append(text);
+    this.out.append(text);
   }
 
   /** Records events leaving the outbox (accepted, or dropped on purpose); `pending` is what is left. */
   done(entries: Iterable<JournalEntry>, pending: readonly JournalEntry[]): void {
     if (pending.length === 0) {
       // Nothing left to replay: start the file over rather than log what is done.
-      ftruncateSync(this.fd, 0);
-      this.bytes = 0;
+      this.out.truncate();
       return;
     }
     const seqs = [...entries].map((e) => e.seq).filter((n): n is number => n !== undefined);
-    if (seqs.length) this.append(`${JSON.stringify({ done: seqs })}\n`);
-    if (this.bytes > this.compactBytes) this.rewrite(pending);
+    if (seqs.length) this.out.append(`${JSON.stringify({ done: seqs })}\n`);
+    if (this.out.bytes > this.compactBytes) this.rewrite(pending);
   }
 
   close(): void {
-    this.sync();
-    closeSync(this.fd);
-  }
-
-  private sync(): void {
-    clearTimeout(this.syncTimer);
-    this.syncTimer = undefined;
-    fdatasyncSync(this.fd);
-    this.syncs++;
-  }
-
-  private append(text: string): void {
-    const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off);
-    this.bytes += buf.length;
-    if (this.syncMs === 0) this.sync();
-    else if (!this.syncTimer) {
-      this.syncTimer = setTimeout(() => this.sync(), this.syncMs);
-      this.syncTimer.unref();
-    }
+    this.out.close();
   }
 
   /** Replaces the file with just these events (write to a temporary file, then rename over). */
@@ -102,7 +83,7 @@ export class OutboxJournal {
     let text = '';
     for (const e of pending) {
       e.seq = this.nextSeq++;
-      text += `${JSON.stringify({ n: e.seq, pk: e.pk, epoch: e.epoch, event: e.event })}\n`;
+      text += journalLine(e);
     }
     const buf = Buffer.from(text);
     let off = 0;
@@ -110,11 +91,13 @@ export class OutboxJournal {
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, this.file);
-    closeSync(this.fd);
-    this.fd = openSync(this.file, 'a');
-    this.bytes = buf.length;
+    this.out.reopen(buf.length);
   }
 }
+
+/** One event's line in a journal (or a spill segment); `json` is the event's JSON when it was made already. */
+export const journalLine = (e: JournalEntry & { json?: string }): string =>
+  `{"n":${e.seq ?? 0},"pk":${JSON.stringify(e.pk)},"epoch":${e.epoch},"event":${e.json ?? JSON.stringify(e.event)}}\n`;
 
 /** Events of a journal that were never marked done, in the order they were added. */
 export function readPending(text: string): JournalEntry[] {

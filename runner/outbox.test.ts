@@ -122,6 +122,40 @@ describe('outbox', () => {
     expect(ids.at(-1)).toBe('cs:1001');
   });
 
+  it('memory is bounded in bytes too (UTF-8, not characters), with a gauge and a warning at half', async () => {
+    const pk = randomUUID();
+    cp.epochs.set(pk, 1);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const warnings: string[] = [];
+    const logger = { warn: (_: unknown, msg: string) => warnings.push(msg), error: () => undefined } as never;
+    const box = make({ maxBytes: 1024 * 1024, metrics, logger });
+    cp.faults.eventsDown = true;
+    // 40 messages of 10,000 CJK characters: 30 KB of UTF-8 each, 10 KB in UTF-16 code units.
+    const text = '中'.repeat(10_000);
+    const message = (i: number): RunnerEvent => ({
+      id: `msg:${i}`,
+      at,
+      type: 'message.upsert',
+      message: { provider_message_id: `m${i}`, chat_id: '1555@s.whatsapp.net', direction: 'inbound', from: '1555', to: null, push_name: null, type: 'text', text, content: null, timestamp: at, source: 'live' },
+    });
+    for (let i = 0; i < 16; i++) box.push(pk, 1, [message(i)]);
+    expect(warnings).toEqual([]);
+    for (let i = 16; i < 20; i++) box.push(pk, 1, [message(i)]);
+    expect(warnings).toEqual(['outbox filling up: the control plane is not taking events; at the bound the oldest are evicted']);
+    for (let i = 20; i < 40; i++) box.push(pk, 1, [message(i)]);
+    expect(box.size).toBeLessThanOrEqual(1024 * 1024);
+    expect(box.depth).toBeLessThan(40);
+    expect(box.depth).toBeGreaterThan(30);
+    expect((await metrics.outboxBytes.get()).values[0]!.value).toBe(box.size);
+    const evicted = (await metrics.outboxDropped.get()).values.find(v => v.labels.reason === 'overflow')?.value ?? 0;
+    expect(evicted + box.depth).toBe(40);
+    expect(warnings).toContain('outbox full: evicting oldest events');
+    cp.faults.eventsDown = false;
+    await box.flush();
+    expect(box.size).toBe(0);
+    expect(cp.events.at(-1)!.event.id).toBe('msg:39'); // the newest kept, the oldest evicted
+  });
+
   it('flush(pk) waits only for that lease', async () => {
     const a = randomUUID();
     const b = randomUUID();

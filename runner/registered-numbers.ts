@@ -36,4 +36,14 @@ export class RegisteredNumbers {
   registeredJid(jid: string, lookup: NumberLookup): Promise<string | null> {
     return this.memo.get(jid, lookup);
   }
+
+  /** What is remembered of `jid` (undefined: nothing, or no longer believed). */
+  known(jid: string): string | null | undefined {
+    return this.memo.peek(jid);
+  }
+
+  /** Remembers an answer from a lookup of several numbers at once (chat-actions.ts). */
+  learn(jid: string, registered: string | null): void {
+    this.memo.set(jid, registered);
+  }
 }

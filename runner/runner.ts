@@ -1,7 +1,9 @@
 // One runner, wired: outbox → sessions → link, plus the HTTP probe. main.ts starts one from the
 // environment; tests start several in one process.
 import pino, { type Logger } from 'pino';
+import { IncomingMedia } from './media-in.js';
 import { mediaTrustOptions, trustEmulatorRoot } from './emulator/trust.js';
+import { assertBaileysPatched } from './baileys-patch.js';
 import { assertHardened, harden } from './noise-trust.js';
 import type { RunnerConfig } from './config.js';
 import { startHttp } from './http.js';
@@ -10,6 +12,7 @@ import { downloadMedia } from './media-source.js';
 import { createMetrics, type RunnerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { OutboxJournal } from './outbox-journal.js';
+import { OutboxSpill } from './outbox-spill.js';
 import { within } from './backoff.js';
 import { Sessions, type SessionsOptions } from './sessions.js';
 
@@ -29,6 +32,8 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   // Baileys as shipped accepts any server's certificates: make its checks real, and prove it, before any socket.
   harden();
   assertHardened();
+  // Delivery receipts wait for storage only with our Baileys patch in place (npm install applies it).
+  assertBaileysPatched();
   // Only a runner configured for another server (the emulator) swaps the certificate root; never by default.
   if (config.waTrustRoot) {
     trustEmulatorRoot(config.waTrustRoot);
@@ -42,10 +47,12 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   const journaled = config.outboxDir ? OutboxJournal.open(config.outboxDir, { syncMs: config.outboxFsyncMs }) : undefined;
   const outbox = new Outbox({
     journal: journaled?.journal,
+    spill: config.outboxDir ? new OutboxSpill(config.outboxDir, { maxBytes: config.outboxSpillMaxBytes, syncMs: config.outboxFsyncMs }) : undefined,
     controlPlaneUrl: config.controlPlaneUrl,
     token: config.runnerToken,
     runnerId: config.runnerId,
     maxEvents: config.outboxMaxEvents,
+    maxBytes: config.outboxMaxBytes,
     lingerMs: config.outboxLingerMs,
     retryBaseMs: overrides.outboxRetryBaseMs,
     metrics,
@@ -63,20 +70,29 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     logger,
     metrics,
     waWebSocketUrl: config.waWebSocketUrl,
-    fetchMedia: url =>
+    fetchMedia: (url, epoch) =>
       downloadMedia(url, {
         controlPlaneUrl: config.controlPlaneUrl,
         token: config.runnerToken,
+        epoch,
         maxBytes: config.maxMediaBytes,
         timeoutMs: config.mediaDownloadTimeoutMs,
       }),
     mediaTrust,
+    incomingMedia: new IncomingMedia({
+      controlPlaneUrl: config.controlPlaneUrl,
+      token: config.runnerToken,
+      timeoutMs: config.mediaDownloadTimeoutMs,
+      fallbackMaxBytes: config.maxMediaBytes,
+      fetchOptions: mediaTrust?.options,
+      logger: logger.child({ component: 'media-in' }),
+    }),
     maxConcurrentLogins: config.maxConcurrentLogins,
     numberLookup: config.numberLookup,
     authFlushIntervalMs: config.authFlushIntervalMs,
     authSnapshotEvery: config.authSnapshotEvery,
     stopFlushTimeoutMs: overrides.stopFlushTimeoutMs,
-    whatsapp: overrides.whatsapp,
+    whatsapp: { deferReceipts: config.deferReceipts, sendPacing: config.sendPacing, ...overrides.whatsapp },
   });
   const s = sessions;
 
@@ -119,11 +135,11 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   });
 
   const http = await startHttp({ ready: () => !!link?.up && !s.isDraining, metrics }, config.httpPort, config.httpHost);
-  if (journaled?.pending.length) {
+  if (journaled?.pending.length || outbox.depth) {
     // Events a previous process of this runner received but never handed over. Posted before the link
     // says hello: until then the Scheduler keeps the old leases, so their epochs are still current.
-    logger.warn({ events: journaled.pending.length }, 'outbox: replaying events journaled by a previous process');
-    outbox.replay(journaled.pending);
+    logger.warn({ events: outbox.depth + (journaled?.pending.length ?? 0) }, 'outbox: replaying events journaled by a previous process');
+    outbox.replay(journaled?.pending ?? []);
     if (!(await within(outbox.flush().then(() => true), config.outboxReplayWaitMs, false))) {
       logger.warn({ waiting: outbox.depth }, 'outbox: replay not accepted yet; connecting anyway (it keeps retrying)');
     }

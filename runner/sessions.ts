@@ -1,13 +1,18 @@
 // Lease lifecycle: which connections this runner holds, under which epoch, and what happens on grant,
 // revoke, command, lost lease and drain. One record per connection_pk; the WhatsApp socket lives in
 // whatsapp.ts, its auth state in auth-state.ts, its events leave through the outbox.
+import { fetchStoredPoll } from './message-changes.js';
+import { fetchCallPolicy } from './calls.js';
 import type { Logger } from 'pino';
-import type { CommandResult, ControlToRunner, RunnerToControl } from '../protocol/runner.js';
+import type { CommandResult, ControlToRunner, RunnerEvent, RunnerToControl } from '../protocol/runner.js';
 import { RemoteAuthState, StaleEpochError } from './auth-state.js';
 import { Semaphore, backoffMs, sleep, within } from './backoff.js';
 import type { RunnerMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
+import { runGroupAction } from './group-actions.js';
 import { RegisteredNumbers } from './registered-numbers.js';
+import type { IncomingMedia } from './media-in.js';
+import { runChatAction } from './chat-actions.js';
 import { CommandError, WhatsAppSession, type WhatsAppSessionOptions } from './whatsapp.js';
 import { connectionStatusEvent } from './whatsapp-events.js';
 
@@ -26,8 +31,10 @@ export type SessionsOptions = {
   logger: Logger;
   metrics?: RunnerMetrics;
   waWebSocketUrl?: string;
-  /** Downloads media sends' files (media-source.ts). */
-  fetchMedia?: WhatsAppSessionOptions['fetchMedia'];
+  /** Downloads media sends' files (media-source.ts), as the holder of the lease at `epoch`. */
+  fetchMedia?: (url: string, epoch: number) => Promise<Buffer>;
+  /** Received media files, downloaded and handed to the control plane (media-in.ts). */
+  incomingMedia?: IncomingMedia;
   /** Set when WA_MEDIA_CA is: Baileys' media traffic trusts the emulator's media CA. */
   mediaTrust?: WhatsAppSessionOptions['mediaTrust'];
   maxConcurrentLogins?: number;
@@ -38,7 +45,7 @@ export type SessionsOptions = {
   /** How long a stop waits for its auth state and events to reach the control plane. */
   stopFlushTimeoutMs?: number;
   /** Overrides for the Baileys adapter (tests: faster reconnects, shorter QR lifetime). */
-  whatsapp?: Partial<Pick<WhatsAppSessionOptions, 'reconnectBaseMs' | 'reconnectCapMs' | 'qrTimeoutMs' | 'connectTimeoutMs'>>;
+  whatsapp?: Partial<Pick<WhatsAppSessionOptions, 'reconnectBaseMs' | 'reconnectCapMs' | 'qrTimeoutMs' | 'connectTimeoutMs' | 'deferReceipts' | 'sendPacing'>>;
 };
 
 type Lease = {
@@ -159,7 +166,7 @@ export class Sessions {
       const c = frame.command;
       switch (c.name) {
         case 'send':
-          return reply(true, await wa.send(c.to, c.text, c.message_id, c.media));
+          return reply(true, await wa.send(c.to, c.text, c.message_id, c.media, { timeoutMs: frame.timeout_ms, content: c.content, quoted: c.quoted, mentions: c.mentions, link_preview: c.link_preview }));
         case 'pairing-code':
           return reply(true, { code: await wa.pairingCode(c.phone_number) });
         case 'logout':
@@ -168,9 +175,22 @@ export class Sessions {
         case 'restart':
           await wa.restart();
           return reply(true, {});
+        case 'edit':
+        case 'revoke':
+          return reply(true, await wa.messageAction(c));
+        case 'group':
+          return reply(true, { group: await runGroupAction(wa.groupContext(), c.action) });
+        case 'profile-picture':
+          return reply(true, { picture: { url: await wa.profilePicture(c.jid) } });
+        case 'read':
+        case 'presence':
+        case 'check-numbers':
+          return reply(true, await runChatAction(wa.openSocket(), wa.registeredNumbers, c));
       }
     } catch (err) {
-      if (err instanceof CommandError) return reply(false, undefined, { code: err.code, message: err.message });
+      if (err instanceof CommandError) {
+        return reply(false, undefined, { code: err.code, message: err.message, ...(err.retryAfterMs === undefined ? {} : { retry_after_ms: Math.ceil(err.retryAfterMs) }) });
+      }
       this.opts.logger.error({ err, connection_pk: frame.connection_pk, command: frame.command.name }, 'command failed');
       return reply(false, undefined, { code: 'internal', message: (err as Error).message });
     }
@@ -209,9 +229,10 @@ export class Sessions {
     await Promise.all([...this.leases.values()].map(l => this.stopLease(l, { flush: !l.lost })));
   }
 
-  private emit(lease: Lease, events: Parameters<Outbox['push']>[2]): void {
+  private emit(lease: Lease, events: RunnerEvent[], whenStored?: ReadonlyMap<string, () => void>): void {
+    // A lost lease's receipts stay unsent: WhatsApp delivers those messages to the new holder instead.
     if (lease.lost) return;
-    this.opts.outbox.push(lease.pk, lease.epoch, events);
+    this.opts.outbox.push(lease.pk, lease.epoch, events, whenStored);
   }
 
   private async startLease(lease: Lease): Promise<void> {
@@ -250,14 +271,22 @@ export class Sessions {
     lease.wa = new WhatsAppSession({
       connectionPk: lease.pk,
       auth: lease.auth,
-      emit: events => this.emit(lease, events),
+      emit: (events, whenStored) => this.emit(lease, events, whenStored),
       logger: log,
       metrics: this.opts.metrics,
       waWebSocketUrl: this.opts.waWebSocketUrl,
-      fetchMedia: this.opts.fetchMedia,
+      fetchMedia: this.opts.fetchMedia && (url => this.opts.fetchMedia!(url, lease.epoch)),
       mediaTrust: this.opts.mediaTrust,
+      ...(this.opts.incomingMedia ? { receiveMedia: (msg, sock) => this.opts.incomingMedia!.receive(msg, sock, { pk: lease.pk, epoch: lease.epoch }) } : {}),
       numbers: this.numbers,
       loginSlot: () => this.logins.acquire(),
+      storedPoll: (chatId, pollId) =>
+        fetchStoredPoll(
+          { controlPlaneUrl: this.opts.controlPlaneUrl, token: this.opts.token, connectionPk: lease.pk, epoch: lease.epoch, ownJid: () => lease.auth?.state.creds.me?.id ?? null },
+          chatId,
+          pollId,
+        ),
+      callPolicy: () => fetchCallPolicy({ controlPlaneUrl: this.opts.controlPlaneUrl, token: this.opts.token, connectionPk: lease.pk, epoch: lease.epoch }),
       ...this.opts.whatsapp,
     });
     // The socket opens in the background (through the login semaphore); commands wait only for this.

@@ -14,13 +14,15 @@ export const startTestRunner = async (
 ): Promise<Runner> => {
   const config = loadConfig({
     CONTROL_PLANE_URL: cp.url,
-    RUNNER_TOKEN: cp.token,
+    RUNNER_TOKEN: cp.tokenFor(id),
     RUNNER_ID: id,
     RUNNER_HTTP_PORT: '0',
     RUNNER_HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: process.env.RUNNER_TEST_LOG ?? 'silent',
     WA_WEBSOCKET_URL: emu.url,
     WA_TRUST_ROOT: emu.rootPublicKey,
+    // Unpaced unless a test paces its own: a test's bursts are not what pacing guards.
+    SEND_PACE: 'off',
     ...env,
   });
   const runner = await startRunner(config, { linkBackoffBaseMs: 50, outboxRetryBaseMs: 50, ...overrides });

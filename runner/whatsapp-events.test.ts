@@ -1,10 +1,11 @@
 import { UNTRUSTED_SERVER_CODE } from './noise-trust.js';
-import { DisconnectReason, type WAMessage } from '@whiskeysockets/baileys';
+import { DisconnectReason, proto, type WAMessage } from '@whiskeysockets/baileys';
 import { describe, expect, it } from 'vitest';
 import { RunnerEvent } from '../protocol/runner.js';
 import {
   ackEvent,
   chatIdOf,
+  ACCOUNT_SIGNATURE_REFUSED,
   closePolicy,
   connectionStatusEvent,
   deliveryStatusOf,
@@ -46,6 +47,9 @@ describe('messages', () => {
         type: 'text',
         text: 'hello',
         content: null,
+        proto: null,
+        reply_to: null,
+        mentions: null,
         timestamp: new Date(1_700_000_000_000).toISOString(),
         source: 'live',
       },
@@ -60,7 +64,15 @@ describe('messages', () => {
   it('extended text, captions and other types keep their text and content', () => {
     expect(toWireMessage(msg({ message: { extendedTextMessage: { text: 'a link' } } }), 'live')).toMatchObject({ type: 'text', text: 'a link' });
     const image = toWireMessage(msg({ message: { imageMessage: { caption: 'pic', mimetype: 'image/jpeg' } } }), 'live');
-    expect(image).toMatchObject({ type: 'image', text: 'pic', content: { imageMessage: { caption: 'pic', mimetype: 'image/jpeg' } } });
+    // Structured content (protocol/inbound-content.ts), and Baileys' own beside it for quoting and forwarding.
+    expect(image).toMatchObject({
+      type: 'image',
+      text: 'pic',
+      content: { mimetype: 'image/jpeg', size: null, sha256: null },
+      proto: { imageMessage: { caption: 'pic', mimetype: 'image/jpeg' } },
+    });
+    const other = toWireMessage(msg({ message: { buttonsResponseMessage: { selectedButtonId: 'b1' } } }), 'live');
+    expect(other).toMatchObject({ type: 'buttonsResponse', content: { buttonsResponseMessage: { selectedButtonId: 'b1' } } });
     const wrapped = toWireMessage(msg({ message: { ephemeralMessage: { message: { conversation: 'secret' } } } }), 'live');
     expect(wrapped).toMatchObject({ type: 'text', text: 'secret' });
   });
@@ -162,6 +174,8 @@ describe('connection', () => {
     const reg = { registered: true, sawQr: false };
     const fresh = { registered: false, sawQr: true };
     expect(closePolicy(DisconnectReason.restartRequired, fresh)).toEqual({ action: 'restart-now' });
+    // A link whose account signature Baileys refused (any code): never retried into.
+    expect(closePolicy(500, { ...fresh, message: ACCOUNT_SIGNATURE_REFUSED })).toEqual({ action: 'stop', reason: 'untrusted_server' });
     expect(closePolicy(DisconnectReason.loggedOut, reg)).toEqual({ action: 'logged-out' });
     expect(closePolicy(DisconnectReason.connectionReplaced, reg)).toEqual({ action: 'replaced' });
     expect(closePolicy(DisconnectReason.timedOut, fresh)).toEqual({ action: 'qr-timeout' });
@@ -182,5 +196,46 @@ describe('connection', () => {
     expect(other[0]!.type === 'message.upsert' && other[0]!.message.chat_name).toBeUndefined();
     expect(oneToOne[0]!.type === 'message.upsert' && oneToOne[0]!.message.chat_name).toBeUndefined();
     expect([...unknown]).toEqual(['120363000000000010@g.us']);
+  });
+});
+
+describe('received kinds, as Baileys decodes them', () => {
+  // Through the proto encoder and decoder, so 64-bit fields are Longs and bytes Uint8Arrays, as from a socket.
+  const decoded = (message: Record<string, unknown>) => proto.Message.decode(proto.Message.encode(proto.Message.fromObject(message)).finish());
+  const wire = (message: Record<string, unknown>) => toWireMessage(msg({ message: decoded(message) }), 'live')!;
+
+  it('a location, contacts, a poll (v3) and a sticker arrive structured, with their proto beside', () => {
+    expect(wire({ locationMessage: { degreesLatitude: 24.86, degreesLongitude: 67.0, name: 'Office' } })).toMatchObject({
+      type: 'location',
+      text: null,
+      content: { latitude: 24.86, longitude: 67, name: 'Office' },
+      proto: { locationMessage: { degreesLatitude: 24.86, name: 'Office' } },
+    });
+    const vcard = 'BEGIN:VCARD\nVERSION:3.0\nFN:Bob\nTEL;type=CELL;waid=15550100002:+15550100002\nEND:VCARD';
+    expect(wire({ contactMessage: { displayName: 'Bob', vcard } })).toMatchObject({
+      type: 'contacts',
+      content: { contacts: [{ name: 'Bob', phones: [{ number: '+15550100002', jid: '15550100002@s.whatsapp.net' }], vcard }] },
+    });
+    expect(wire({ pollCreationMessageV3: { name: 'Lunch?', options: [{ optionName: 'Pizza' }, { optionName: 'Sushi' }], selectableOptionsCount: 1 } })).toMatchObject({
+      type: 'poll',
+      content: { name: 'Lunch?', options: ['Pizza', 'Sushi'], selectable_count: 1 },
+    });
+    const sha = Buffer.alloc(32, 7);
+    const sticker = wire({ stickerMessage: { mimetype: 'image/webp', fileLength: 5000, fileSha256: sha, width: 512, height: 512, mediaKey: Buffer.alloc(32) } });
+    expect(sticker).toMatchObject({ type: 'sticker', content: { mimetype: 'image/webp', size: 5000, width: 512, height: 512, sha256: sha.toString('hex') } });
+    expect(sticker.content).not.toHaveProperty('mediaKey');
+  });
+
+  it('a quoted reply and mentions name the quoted id and the mentioned JIDs', () => {
+    const reply = wire({
+      extendedTextMessage: { text: 'yes @15550002222', contextInfo: { stanzaId: 'Q1', participant: '15550001111@s.whatsapp.net', quotedMessage: { conversation: 'lunch?' }, mentionedJid: ['15550002222@s.whatsapp.net'] } },
+    });
+    expect(reply).toMatchObject({ type: 'text', text: 'yes @15550002222', content: null, reply_to: 'Q1', mentions: ['15550002222@s.whatsapp.net'] });
+    expect(wire({ imageMessage: { caption: 'this', mimetype: 'image/jpeg', contextInfo: { stanzaId: 'Q2' } } })).toMatchObject({ type: 'image', reply_to: 'Q2', mentions: null });
+  });
+
+  it('our own messages from other devices go through the same mapping', () => {
+    const own = toWireMessage(msg({ key: { fromMe: true, id: 'OWN2' }, message: decoded({ locationMessage: { degreesLatitude: 1, degreesLongitude: 2 } }) }), 'live');
+    expect(own).toMatchObject({ direction: 'outbound', type: 'location', content: { latitude: 1, longitude: 2 } });
   });
 });

@@ -19,6 +19,8 @@ import {
   type proto,
 } from '@whiskeysockets/baileys';
 import type { RunnerEvent, WireMessage } from '../protocol/runner.js';
+import { inboundContentOf } from './message-content-in.js';
+import { inboundTypeOf } from '../protocol/inbound-content.js';
 import { clock } from './clock.js';
 import { UNTRUSTED_SERVER_CODE } from './noise-trust.js';
 
@@ -57,7 +59,7 @@ export const chatIdOf = (key: WAMessage['key']): string | null => {
   return jidNormalizedUser(remote);
 };
 
-const senderOf = (key: WAMessage['key']): string | null => {
+export const senderOf = (key: WAMessage['key']): string | null => {
   const k = key as { participant?: string | null; participantAlt?: string; remoteJidAlt?: string };
   if (k.participant) {
     if (isLidUser(k.participant) && k.participantAlt && !isLidUser(k.participantAlt)) return jidNormalizedUser(k.participantAlt);
@@ -66,12 +68,10 @@ const senderOf = (key: WAMessage['key']): string | null => {
   return chatIdOf(key);
 };
 
-/** 'text' for conversation / extendedText; otherwise the Baileys content key without its `Message` suffix. */
+/** Our type for a Baileys content (protocol/inbound-content.ts): 'text', 'location', 'contacts', 'poll', …, else the key without `Message`. */
 export const messageTypeOf = (content: proto.IMessage | undefined): string | null => {
   const kind = getContentType(content);
-  if (!kind) return null;
-  if (kind === 'conversation' || kind === 'extendedTextMessage') return 'text';
-  return kind.replace(/Message$/, '').slice(0, 40) || kind.slice(0, 40);
+  return kind ? inboundTypeOf(kind) : null;
 };
 
 const textOf = (m: proto.IMessage): string | null =>
@@ -117,7 +117,7 @@ export const toWireMessage = (msg: WAMessage, source: WireMessage['source'], own
     push_name: outbound || !msg.pushName ? null : truncateUtf8(msg.pushName, MAX_PUSH_NAME_BYTES),
     type,
     text,
-    content: type === 'text' ? null : boundedContent(content),
+    ...inboundContentOf(content, boundedContent),
     timestamp: iso(seconds > 0 ? seconds * 1000 : clock.now()),
     source,
   };
@@ -262,8 +262,14 @@ export type ClosePolicy =
   | { action: 'qr-timeout' }
   | { action: 'stop'; reason: string };
 
+/** Baileys' error when a pairing's account signature fails (lib/Utils/validate-connection.js). */
+export const ACCOUNT_SIGNATURE_REFUSED = 'Failed to verify account signature';
+
 /** What the adapter does when a Baileys socket closes. Never fight for a session: 440 stops for good. */
 export const closePolicy = (code: number | undefined, ctx: { registered: boolean; sawQr: boolean; message?: string }): ClosePolicy => {
+  // Baileys refused a new link whose account signature does not verify (noise-trust.ts made that check
+  // real). WhatsApp only relays what the phone signed, so whoever offered it is refused like a forged chain.
+  if (ctx.message === ACCOUNT_SIGNATURE_REFUSED) return { action: 'stop', reason: 'untrusted_server' };
   switch (code) {
     case DisconnectReason.restartRequired:
       return { action: 'restart-now' };

@@ -16,6 +16,7 @@ const STACK_FILE = path.join(DATA, 'stack.json');
 const port = Number(process.env.PORT ?? 5000);
 const sandbox = ['1', 'true', 'yes'].includes((process.env.SANDBOX ?? '').toLowerCase());
 const allowPrivateTargets = process.env.ALLOW_PRIVATE_WEBHOOK_TARGETS ?? 'true';
+const allowPrivateMedia = process.env.ALLOW_PRIVATE_MEDIA_SOURCES ?? 'true';
 
 async function firstRun(databaseUrl: string): Promise<NewTenant | undefined> {
   const db = openDb(databaseUrl);
@@ -92,6 +93,8 @@ async function main() {
     vars: {
       // A local stack's webhooks usually go to a server on this machine; production refuses that by default.
       ALLOW_PRIVATE_WEBHOOK_TARGETS: allowPrivateTargets,
+      // …and so do the files it sends by URL.
+      ALLOW_PRIVATE_MEDIA_SOURCES: allowPrivateMedia,
       // The runners dial 127.0.0.1; media links must be under that origin even when the API is called as localhost.
       CONTROL_PLANE_URL: `http://127.0.0.1:${port}`,
       ...(process.env.MAX_MEDIA_BYTES ? { MAX_MEDIA_BYTES: process.env.MAX_MEDIA_BYTES } : {}),

@@ -3,19 +3,29 @@ import { Scalar } from '@scalar/hono-api-reference';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { requireTenant } from './auth/middleware';
+import { withDeclaredScopes } from './auth/scopes';
+import { withRateLimits } from './limits/openapi';
 import { HSTS, SECURE_SESSION_COOKIE, isLocalUrl } from './auth/session-cookie';
 import { httpDb } from './data/db';
 import type { Env } from './env';
+import { refuseNul } from './http/refuse-nul';
 import { limitBody } from './http/body-limit';
 import type { AppEnv } from './http/context';
 import { errorResponse, renderError } from './http/errors';
 import { newRouter } from './http/router';
 import { isSendMessage } from './http/send-route';
 import { internalRoutes } from './internal/routes';
+import { MEDIA_IN_CEILING_BYTES } from './media-in/store';
 import { base64Length, maxMediaBytes } from './lib/media-source';
 import { apiKeyRoutes } from './routes/api-keys';
 import { connectionRoutes } from './routes/connections';
+import { groupRoutes } from './routes/groups';
+import { contactRoutes } from './routes/contacts';
 import { messageRoutes } from './routes/messages';
+import { messageActionRoutes } from './routes/message-actions';
+import { callRoutes } from './routes/calls';
+import { chatActionRoutes } from './routes/chat-actions';
+import { mediaRoutes, signedMediaLinks } from './routes/media';
 import { realtimeRoutes, socketIoRoutes } from './routes/realtime';
 import { sandboxRoutes } from './routes/sandbox';
 import { loginRoutes, sessionRoutes } from './routes/session';
@@ -34,6 +44,9 @@ const apiMaxBodyBytes = (c: Context<AppEnv>) =>
     ? maxBodyBytes(c.env) + base64Length(maxMediaBytes(c.env))
     : maxBodyBytes(c.env);
 const INTERNAL_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** A received file streams through /internal/media-in (bounded there by the tenant's limit, under Cloudflare's 100 MB). */
+const internalMaxBodyBytes = (c: Context<AppEnv>) =>
+  new URL(c.req.url).pathname.startsWith('/internal/media-in/') ? MEDIA_IN_CEILING_BYTES : INTERNAL_MAX_BODY_BYTES;
 
 /** Postgres for the request, and a place for writes that may finish after the response is out. */
 const withDb = createMiddleware<AppEnv>(async (c, next) => {
@@ -64,19 +77,28 @@ export function createApp() {
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'x-api-key' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'sessionCookie', { type: 'apiKey', in: 'cookie', name: SECURE_SESSION_COOKIE });
 
-  // Public: the API reference.
-  app.doc31('/api/openapi.json', (c) => ({
-    openapi: '3.1.0',
-    info: {
-      title: 'Switchboard API',
-      version: '1.0.0',
-      description:
-        'Multi-tenant WhatsApp gateway. Every route needs an API key (Bearer or x-api-key) or a dashboard session, ' +
-        'and sees only its own tenant. Errors are `{ "error": { "code", "message", "details"? } }`.',
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-    security: [{ bearerAuth: [] as string[] }, { apiKeyHeader: [] as string[] }, { sessionCookie: [] as string[] }] as Record<string, string[]>[],
-  }));
+  // Public: the API reference, each operation with the API key scope it needs (auth/scopes.ts).
+  app.get('/api/openapi.json', (c) =>
+    c.json(
+      withRateLimits(withDeclaredScopes(
+        app.getOpenAPI31Document({
+          openapi: '3.1.0',
+          info: {
+            title: 'Switchboard API',
+            version: '1.0.0',
+            description:
+              'Multi-tenant WhatsApp gateway. Every route needs an API key (Bearer or x-api-key) or a dashboard session, ' +
+              'and sees only its own tenant. An API key has scopes (`read`, `send`, `manage`); each operation names the one it ' +
+              'needs in `x-required-scope` and in its security requirement, and a key without it is refused with 403 ' +
+              '`insufficient_scope`. Each request counts against its credential\'s request limit (`RateLimit-*` headers; past it ' +
+              '429 `rate_limited` with `Retry-After`). Errors are `{ "error": { "code", "message", "details"? } }`.',
+          },
+          servers: [{ url: new URL(c.req.url).origin }],
+          security: [{ bearerAuth: [] as string[] }, { apiKeyHeader: [] as string[] }, { sessionCookie: [] as string[] }] as Record<string, string[]>[],
+        }),
+      )),
+    ),
+  );
   app.get('/api/docs', Scalar({ url: '/api/openapi.json', pageTitle: 'Switchboard API' }));
   registerWebhookEvents(app);
 
@@ -84,20 +106,28 @@ export function createApp() {
   app.route('/', socketIoRoutes);
 
   // Runner-facing routes: own auth (runner token), bigger bodies (event batches, auth snapshots).
-  app.use('/internal/*', limitBody(() => INTERNAL_MAX_BODY_BYTES), withDb);
+  app.use('/internal/*', limitBody(internalMaxBodyBytes), withDb);
   app.route('/internal', internalRoutes);
 
-  app.use('/api/*', limitBody(apiMaxBodyBytes), withDb);
+  app.use('/api/*', limitBody(apiMaxBodyBytes), refuseNul, withDb);
   app.route('/api', loginRoutes);
   // The realtime stream authenticates itself (API key, cookie or a ticket): before requireTenant.
   app.route('/api', realtimeRoutes);
 
+  // Signed media links (webhook bodies) are their own credential: checked before requireTenant.
+  app.use('/api/media/*', signedMediaLinks);
   app.use('/api/*', requireTenant);
   app.route('/api', sessionRoutes);
   app.route('/api', apiKeyRoutes);
   app.route('/api', connectionRoutes);
   app.route('/api', sessionControlRoutes);
+  app.route('/api', callRoutes);
   app.route('/api', messageRoutes);
+  app.route('/api', messageActionRoutes);
+  app.route('/api', groupRoutes);
+  app.route('/api', contactRoutes);
+  app.route('/api', chatActionRoutes);
+  app.route('/api', mediaRoutes);
   app.route('/api', webhookRoutes);
   app.route('/api', statsRoutes);
   app.route('/api', sandboxRoutes);

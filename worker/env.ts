@@ -9,17 +9,33 @@ export interface Env {
   DATABASE_URL: string;
   /** host:port of a WebSocket-to-TCP proxy in front of Postgres; empty in production (Neon). */
   NEON_WS_PROXY: string;
+  /**
+   * Webhook URLs on non-public addresses, other ports or with credentials: "true" allows them all, or a
+   * comma list of host[:port] allows those (local development only). Empty in production.
+   */
   ALLOW_PRIVATE_WEBHOOK_TARGETS: string;
+  /** The same allowance for send-message's `media.url` (and its redirects); separate, so one opening does not open the other. */
+  ALLOW_PRIVATE_MEDIA_SOURCES?: string;
   MAX_BODY_BYTES: string;
-  /** Shared secret runners present as `Authorization: Bearer …` on /internal routes (a secret in production). */
-  RUNNER_TOKEN: string;
+  // No runner secret here: each runner has its own credential (runner_credentials in Postgres, mirrored by
+  // the Scheduler; `npm run admin -- issue-runner-token`). A RUNNER_TOKEN var left over is ignored.
   /**
    * Secret key for the WhatsApp message ids of sends with a client_message_id (an HMAC of the two ids), so
    * nobody outside can predict them. Required for such sends (a secret in production; the dev stack makes one).
    */
   MESSAGE_ID_SECRET?: string;
-  /** Optional base64 AES-256 key: auth state is encrypted at rest in R2 when set. */
+  /**
+   * Keys that seal WhatsApp auth state in R2, as `id:base64,id:base64` (32-byte AES-256 keys; the first one
+   * seals, all of them open: rotation). Required: without it the auth-state routes answer 503 and store
+   * nothing (a secret in production; the dev stack and tests make one). AUTH_STATE_KEY is the single-key form.
+   */
+  AUTH_STATE_KEYS?: string;
   AUTH_STATE_KEY?: string;
+  /** "true" only while migrating: plaintext and keyless (pre-rotation) auth-state objects are read, then re-sealed. */
+  AUTH_STATE_ACCEPT_UNSEALED?: string;
+  /** The same for webhook secrets in Postgres (WEBHOOK_SECRET_KEY: the single-key form). Required to create or sign. */
+  WEBHOOK_SECRET_KEYS?: string;
+  WEBHOOK_SECRET_KEY?: string;
   /** Scheduler tuning (milliseconds); defaults suit production. */
   SCHEDULER_GRACE_MS?: string;
   SCHEDULER_RECONCILE_MS?: string;
@@ -33,7 +49,7 @@ export interface Env {
   MAX_MEDIA_BYTES?: string;
   /**
    * Where runners reach this Worker (their CONTROL_PLANE_URL): media links handed to runners start with it,
-   * so that runners present their token to them. Default: the origin the send request came in on.
+   * and runners download only under it. Required for media sends; never derived from the request.
    */
   CONTROL_PLANE_URL?: string;
   /** Seconds before each webhook retry, comma-separated (default: 5 s … 10 h, about 24 h in all; worker/webhooks/schedule.ts). */
@@ -42,6 +58,8 @@ export interface Env {
   WEBHOOK_TIMEOUT_MS?: string;
   /** A delivery overdue by this long, and not being attempted, is re-enqueued by the sweep (s, default 60). */
   WEBHOOK_SWEEP_LATE_SECONDS?: string;
+  /** Rows of auth_state_reads (who read which connection's auth state, when) are kept this many days (default 90). */
+  AUTH_READ_RETENTION_DAYS?: string;
   /** Finished webhook deliveries and log rows are kept this many days (default 30). */
   WEBHOOK_RETENTION_DAYS?: string;
   /**
@@ -58,6 +76,22 @@ export interface Env {
   LOGIN_LIMIT_PER_IP?: string;
   /** Login attempts allowed per email address, as "count/seconds" (default 10/900). */
   LOGIN_LIMIT_PER_EMAIL?: string;
+  /** Requests per credential (API key, or dashboard user), as "count/seconds" (default 600/60; limits/config.ts). */
+  API_LIMIT_PER_KEY?: string;
+  /** Numbers each connection may look up with check-numbers, as "count/seconds" (default 200/3600; limits/config.ts). */
+  CHECK_NUMBERS_LIMIT?: string;
+  /** Connections a tenant may have (default 100); tenant_limits.max_connections overrides it per tenant. */
+  TENANT_MAX_CONNECTIONS?: string;
+  /** Unlinked sessions (waiting for a QR or pairing code) a tenant may run at once (default 5; tenant_limits overrides). */
+  TENANT_MAX_UNLINKED_SESSIONS?: string;
+  /** Sends per minute per tenant, over all its connections (default 600; tenant_limits overrides). */
+  TENANT_SENDS_PER_MINUTE?: string;
+  /** Largest received media file stored, in bytes (default 64 MiB, at most 95 MiB; tenant_limits.media_in_max_bytes overrides). */
+  MEDIA_IN_MAX_BYTES?: string;
+  /** Key of the HMAC that signs media links in webhook bodies (worker/media-in/links.ts); unset: webhook bodies carry no link. */
+  MEDIA_LINK_KEY?: string;
+  /** How long a signed media link in a webhook body stays valid, in seconds (default 86400). */
+  MEDIA_LINK_TTL_SECONDS?: string;
   EVENTS: Queue;
   WEBHOOKS: Queue;
   SESSIONS: R2Bucket;

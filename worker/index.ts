@@ -4,6 +4,8 @@ import type { Env } from './env';
 import { dispatchQueue } from './queues/dispatch';
 import { redriveDeadEvents } from './queues/dead-events';
 import { sweepDeliveries } from './webhooks/sweep';
+import { forgetOldAuthReads } from './internal/auth-reads';
+import { resealStoredSecrets } from './webhooks/reseal';
 
 export { Scheduler } from './scheduler/scheduler';
 export { Hub } from './hub/hub';
@@ -15,9 +17,13 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   queue: dispatchQueue,
-  // Every minute (wrangler.toml [triggers]): the webhook outbox sweep, and redriving dead-lettered events an operator marked.
+  // Every minute (wrangler.toml [triggers]): the webhook outbox sweep, redriving dead-lettered events an
+  // operator marked, sealing webhook secrets still plain or under an older key, and forgetting old
+  // auth-state read records.
   scheduled: async (_controller, env, ctx) => {
     ctx.waitUntil(sweepDeliveries(env));
     ctx.waitUntil(redriveDeadEvents(env));
+    ctx.waitUntil(resealStoredSecrets(env));
+    ctx.waitUntil(forgetOldAuthReads(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -1,7 +1,9 @@
 // Bare Baileys for the baselines: a child process (started by bare.ts with --expose-gc) holding N
 // makeWASocket sessions with in-memory auth, linked to emulator accounts by QR. Driven over IPC, so
 // that its RSS is Baileys' alone. Exits when its parent goes away.
-import type { WASocket } from '@whiskeysockets/baileys';
+import { downloadMediaMessage, type WASocket } from '@whiskeysockets/baileys';
+import { readFileSync } from 'node:fs';
+import { mediaTrustOptions } from '../../runner/emulator/trust.js';
 import { trustEmulatorRoot } from '../../runner/emulator/trust.js';
 import { closeCode, connectGateway, control, linkByQr, memoryAuth, waitForEvent, type MemoryAuth } from '../../runner/emulator/testing.js';
 import type { BareRequest } from './bare.js';
@@ -12,6 +14,7 @@ const url = process.env.BENCH_EMULATOR_URL!;
 const controlUrl = process.env.BENCH_EMULATOR_CONTROL_URL!;
 trustEmulatorRoot(process.env.BENCH_EMULATOR_ROOT!);
 const emulator = { url, controlUrl };
+const mediaOptions = process.env.BENCH_MEDIA_CA_FILE ? mediaTrustOptions(readFileSync(process.env.BENCH_MEDIA_CA_FILE, 'utf8')).options : undefined;
 // As the runner opens its sockets: not marked online, no history to wait for.
 const socketOpts = { markOnlineOnConnect: false };
 
@@ -27,6 +30,15 @@ function recordReceived(sock: WASocket) {
     for (const m of messages) {
       const text = m.message?.conversation ?? m.message?.extendedTextMessage?.text;
       if (!m.key.fromMe && text) received.push({ text, at });
+      // The media floor: Baileys' own streaming download of the file, read to its end, nothing stored.
+      const file = m.message?.imageMessage ?? m.message?.documentMessage;
+      if (mediaOptions && !m.key.fromMe && file?.caption) {
+        void (async () => {
+          const stream = (await downloadMediaMessage(m, 'stream', { options: mediaOptions } as never)) as AsyncIterable<Buffer>;
+          for await (const _chunk of stream) void _chunk;
+          received.push({ text: file.caption!, at: Date.now() });
+        })().catch(err => process.stderr.write(`bare download failed: ${(err as Error).message}\n`));
+      }
     }
   });
 }

@@ -10,7 +10,7 @@ export type BareRequest = { id: number } & (
   | { op: 'restore'; concurrency: number }
   /** The linked sessions' phone numbers. */
   | { op: 'phones' }
-  /** Texts received live (messages.upsert `notify`) since the last take, with when (Date.now()). */
+  /** Texts received live (messages.upsert `notify`) since the last take, with when (Date.now()); with BENCH_MEDIA_CA_FILE, a file's caption once the file is downloaded. */
   | { op: 'take-received' }
   | { op: 'close' }
 );
@@ -27,7 +27,7 @@ export interface Bare {
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'bare-child.ts');
 
-export async function startBare(emulator: { url: string; controlUrl: string; rootPublicKey: string }): Promise<Bare> {
+export async function startBare(emulator: { url: string; controlUrl: string; rootPublicKey: string }, opts: { mediaCaFile?: string } = {}): Promise<Bare> {
   const child = await startIpcChild<Op>(CHILD, {
     label: 'bare Baileys child',
     execArgv: ['--expose-gc'],
@@ -35,6 +35,7 @@ export async function startBare(emulator: { url: string; controlUrl: string; roo
       BENCH_EMULATOR_URL: emulator.url,
       BENCH_EMULATOR_CONTROL_URL: emulator.controlUrl,
       BENCH_EMULATOR_ROOT: emulator.rootPublicKey,
+      ...(opts.mediaCaFile ? { BENCH_MEDIA_CA_FILE: opts.mediaCaFile } : {}),
     },
   });
   return {

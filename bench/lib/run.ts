@@ -138,6 +138,31 @@ export function summarize(samples: number[]) {
 }
 
 /** Runs `pool` workers over `items` at most `concurrency` at a time. */
+/** A message seen at the far end (webhook sink or bare Baileys): its text and when it came. */
+export type Arrival = { text: string | null; at: number };
+
+/**
+ * Takes arrivals until every text in `sentAt` (text → when it was sent) has come, or `timeoutMs` has
+ * passed: each one's latency from its send, and when the last came (`started` if none did).
+ */
+export async function collectArrivals(sentAt: Map<string, number>, take: () => Promise<Arrival[]>, started: number, timeoutMs: number) {
+  const count = sentAt.size;
+  const latencies: number[] = [];
+  let last = started;
+  const deadline = Date.now() + timeoutMs;
+  while (latencies.length < count && Date.now() < deadline) {
+    for (const a of await take()) {
+      const t0 = a.text === null ? undefined : sentAt.get(a.text);
+      if (t0 === undefined) continue;
+      sentAt.delete(a.text!);
+      latencies.push(a.at - t0);
+      last = Math.max(last, a.at);
+    }
+    if (latencies.length < count) await sleep(100);
+  }
+  return { latencies, last };
+}
+
 export async function mapLimit<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;

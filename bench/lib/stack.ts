@@ -2,7 +2,6 @@
 // (embedded in a temp dir, or a fresh database on DATABASE_URL's server), the Worker in workerd, a tenant,
 // and runner processes pointed at the emulator. Connections are linked only through the public API, with
 // the emulator's phones scanning the QR. Everything started is registered with the harness for cleanup.
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,10 +27,13 @@ export type BenchEmulator = Pick<RunningEmulator, 'url' | 'controlUrl' | 'rootPu
 
 export interface BenchStack {
   url: string;
+  /** The stack's local data (the Worker's bundle is in wrangler/bundle/index.js). */
+  dataDir: string;
   workerInspectorPort: number;
   emulator: BenchEmulator;
   databaseUrl: string;
-  runnerToken: string;
+  /** The credential of a runner id (each runner has its own; issued on first use). */
+  runnerToken(runnerId: string): Promise<string>;
   apiKey: string;
   tenantId: string;
   pool: pg.Pool;
@@ -75,6 +77,14 @@ export async function startEmulatorProcess(ctx: BenchContext): Promise<BenchEmul
   });
 }
 
+/** Request limits and tenant quotas far above what any benchmark does. */
+const BENCH_LIMIT_VARS = {
+  API_LIMIT_PER_KEY: '1000000/60',
+  TENANT_MAX_CONNECTIONS: '100000',
+  TENANT_MAX_UNLINKED_SESSIONS: '100000',
+  TENANT_SENDS_PER_MINUTE: '1000000',
+};
+
 export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator, vars: Record<string, string> = {}): Promise<BenchStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-bench-'));
   await chmod(dataDir, 0o755); // embedded Postgres runs as the postgres user when we are root
@@ -86,7 +96,6 @@ export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator
     databaseUrl = await createDatabase(server, name);
     ctx.defer('bench database', () => dropDatabase(server, name));
   }
-  const runnerToken = randomBytes(24).toString('base64url');
   let tenant: { apiKey: string; tenantId: string } | undefined;
   ctx.log(`starting ${server ? 'a database on DATABASE_URL' : 'embedded Postgres'} and the Worker in workerd`);
   const stack = await startStack({
@@ -94,7 +103,8 @@ export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator
     dataDir,
     port: await freePort(),
     databaseUrl,
-    vars: { RUNNER_TOKEN: runnerToken, ...vars },
+    // Abuse limits off: a benchmark measures the gateway, not its limits (docs/benchmarks.md).
+    vars: { ...BENCH_LIMIT_VARS, ...vars },
     // One prebuilt bundle: no esbuild watcher (it died under linking load) and no reloads mid-run.
     prebuilt: true,
     log: (line) => {
@@ -124,10 +134,11 @@ export async function startBenchStack(ctx: BenchContext, emulator: BenchEmulator
   };
   return {
     url: stack.url,
+    dataDir,
     workerInspectorPort: stack.workerInspectorPort,
     emulator,
     databaseUrl: stack.databaseUrl,
-    runnerToken,
+    runnerToken: stack.runnerToken,
     apiKey: tenant!.apiKey,
     tenantId: tenant!.tenantId,
     pool,
@@ -163,12 +174,13 @@ export async function startBenchRunner(
     // The bundle a container runs, not the sources through tsx: start-up and CPU as in production.
     bundle: await (runnerBundle ??= buildRunnerBundle()),
     controlPlaneUrl: stack.url,
-    runnerToken: stack.runnerToken,
+    runnerToken: await stack.runnerToken(opts.runnerId),
     runnerId: opts.runnerId,
     capacity: opts.capacity,
     waWebSocketUrl: stack.emulator.url,
     waTrustRoot: stack.emulator.rootPublicKey,
-    env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}`, ...opts.env },
+    // Unpaced: a benchmark's bursts measure the pipeline, not SEND_PACE (docs/benchmarks.md).
+    env: { NODE_OPTIONS: `--inspect=127.0.0.1:${inspectorPort}`, SEND_PACE: 'off', ...opts.env },
     log: (line) => {
       if (/Debugger (listening|attached|ending)|For help, see|"code":"515"/.test(line)) return;
       if (++lines <= 20) process.stderr.write(`[runner ${opts.runnerId}] ${line.slice(0, 400)}\n`);

@@ -35,6 +35,8 @@ export class Account {
   private nextKeyIndex = 1;
   /** The phone itself as Signal device 0; its identity key is the account key, as on WhatsApp. */
   primaryDevice: Contact;
+  /** The phone's address book: number → the name saved for it. A newly linked device gets it in its history sync. */
+  addressBook = new Map<string, string>();
 
   constructor(
     readonly phone: string,
@@ -90,6 +92,7 @@ export class Account {
       nextDeviceId: this.nextDeviceId,
       nextKeyIndex: this.nextKeyIndex,
       primaryDevice: this.primaryDevice.toJSON(),
+      addressBook: [...this.addressBook],
       devices: [...this.devices.values()].map(d => ({ ...d, bundle: { ...d.bundle, preKeys: [...d.bundle.preKeys] } })),
     };
   }
@@ -99,6 +102,7 @@ export class Account {
     a.nextDeviceId = raw.nextDeviceId;
     a.nextKeyIndex = raw.nextKeyIndex;
     a.primaryDevice = Contact.fromJSON(raw.primaryDevice);
+    a.addressBook = new Map(raw.addressBook ?? []);
     for (const d of raw.devices) a.link({ ...d, bundle: { ...d.bundle, preKeys: new Map(d.bundle.preKeys) } });
     return a;
   }

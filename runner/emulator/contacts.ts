@@ -69,6 +69,22 @@ export class Contact {
     this.signedPreKey = keys?.signedPreKey ?? (keyhelper.generateSignedPreKey(this.identity, 1) as Contact['signedPreKey']);
   }
 
+  /**
+   * How this contact's 1:1 messages name their sender, as WhatsApp's server does: by phone number (`pn`)
+   * or by LID (`lid`), with the other form beside it (`sender_lid` / `sender_pn`) when `alt` is set.
+   * WhatsApp is moving users from the first to the second; the gateway must keep one chat per person.
+   */
+  addressing: { mode: 'pn' | 'lid'; alt: boolean } = { mode: 'pn', alt: false };
+  /** The URL of the contact's profile picture, as WhatsApp's CDN would serve it; null: none set. */
+  picture: string | null = null;
+
+  /** The attributes that name the sender of a 1:1 message from this contact. */
+  senderAttrs(): Record<string, string> {
+    const { mode, alt } = this.addressing;
+    if (mode === 'lid') return { from: this.lidJid, ...(alt ? { sender_pn: this.pnJid } : {}) };
+    return { from: this.pnJid, ...(alt ? { sender_lid: this.lidJid } : {}) };
+  }
+
   get pnJid() {
     return `${this.phone}@s.whatsapp.net`;
   }
@@ -260,6 +276,7 @@ export class Contact {
       nextPreKeyId: this.nextPreKeyId,
       inbox: this.inbox,
       senderKeys: this.senderKeys.toJSON(),
+      picture: this.picture,
     };
   }
 
@@ -272,6 +289,7 @@ export class Contact {
     c.inbox.push(...raw.inbox);
     // Snapshots written before groups existed have no sender keys.
     c.senderKeys = SenderKeys.fromJSON(raw.senderKeys);
+    c.picture = raw.picture ?? null;
     return c;
   }
 }

@@ -95,6 +95,10 @@ export const startEmulator = async (opts: EmulatorOptions = {}): Promise<Running
       res.end(JSON.stringify({ error: { code: 404, message: 'not found' } }));
     }
   });
+  // Clients (undici's fetch) drop idle keep-alive sockets after about 4 s. A server that closes them first
+  // races a client reusing one: its request meets a reset (ECONNRESET), which a burst that keeps this
+  // process busy for seconds made routine. The client always closes first this way.
+  http.keepAliveTimeout = 65_000;
   const wss = new WebSocketServer({ noServer: true });
   http.on('upgrade', (req, socket, head) => {
     if ((req.url ?? '').split('?')[0] !== '/ws/chat') return socket.destroy();

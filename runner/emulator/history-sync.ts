@@ -1,4 +1,4 @@
-// The phone's initial history sync for a newly linked device: an (empty) INITIAL_BOOTSTRAP history
+// The phone's initial history sync for a newly linked device: an INITIAL_BOOTSTRAP history (no messages; the address book's names)
 // inlined in the notification, so Baileys finishes its initial sync at once instead of waiting 20 s.
 import { proto } from '@whiskeysockets/baileys';
 import { deflateSync } from 'node:zlib';
@@ -11,7 +11,15 @@ import { newMessageId, now } from './stanzas.js';
 export const sendInitialHistorySync = (net: Network, account: Account, device: LinkedDevice) =>
   serially(account.primaryDevice, async () => {
     const syncType = proto.HistorySync.HistorySyncType.INITIAL_BOOTSTRAP;
-    const history = proto.HistorySync.encode({ syncType, conversations: [], progress: 100, chunkOrder: 0 }).finish();
+    // The address book travels as conversations without messages (their names), with each person's LID.
+    const book = [...account.addressBook].map(([phone, name]) => ({ pnJid: `${phone}@s.whatsapp.net`, name, lid: net.contacts.get(phone)?.lidJid }));
+    const history = proto.HistorySync.encode({
+      syncType,
+      conversations: book.map(b => ({ id: b.pnJid, name: b.name, ...(b.lid ? { lidJid: b.lid } : {}) })),
+      phoneNumberToLidMappings: book.filter(b => b.lid).map(b => ({ pnJid: b.pnJid, lidJid: b.lid })),
+      progress: 100,
+      chunkOrder: 0,
+    }).finish();
     const message: proto.IMessage = {
       protocolMessage: {
         type: proto.Message.ProtocolMessage.Type.HISTORY_SYNC_NOTIFICATION,

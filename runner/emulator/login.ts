@@ -1,7 +1,7 @@
 // What the server does right after the noise handshake: an unregistered companion gets QR refs
 // (pair-device); a registered one is logged in with <success> (plus its offline queue) or refused
 // with <failure reason>.
-import { proto, type BinaryNode } from '@whiskeysockets/baileys';
+import { proto } from '@whiskeysockets/baileys';
 import { randomBytes } from 'node:crypto';
 import type { Network } from './network.js';
 import type { Connection } from './session.js';
@@ -71,8 +71,6 @@ const logIn = (net: Network, conn: Connection, clientStatic: Buffer, payload: pr
       lid: account.deviceLid(deviceId),
     },
   });
-  const queued: BinaryNode[] = device.offline.splice(0);
-  for (const node of queued) conn.send(node);
-  conn.send({ tag: 'ib', attrs: { from: SERVER_JID }, content: [{ tag: 'offline', attrs: { count: String(queued.length) } }] });
-  if (queued.length) net.onChange();
+  const queued = net.sendOfflineQueue(conn, device);
+  conn.send({ tag: 'ib', attrs: { from: SERVER_JID }, content: [{ tag: 'offline', attrs: { count: String(queued) } }] });
 };

@@ -10,7 +10,13 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { issueServerCertificate, type MediaCa } from './media-ca.js';
 
-export const MEDIA_TYPES = { imageMessage: 'image', videoMessage: 'video', audioMessage: 'audio', documentMessage: 'document' } as const;
+export const MEDIA_TYPES = {
+  imageMessage: 'image',
+  videoMessage: 'video',
+  audioMessage: 'audio',
+  documentMessage: 'document',
+  stickerMessage: 'sticker',
+} as const;
 export type MediaKind = (typeof MEDIA_TYPES)[keyof typeof MEDIA_TYPES];
 
 /** What a contact's inbox shows about a media message it received. */
@@ -44,6 +50,14 @@ export class MediaStore {
   host = '';
   private blobs = new Map<string, StoredBlob>();
   private bytes = 0;
+  /** Blobs the `expire-media` fault took off the host: the sender's phone still has them (media retry re-uploads). */
+  private expired = new Map<string, StoredBlob>();
+  /** One-shot stalls (a fault): the next GET of a path waits this long before answering. */
+  readonly stalls = new Map<string, number>();
+  /** Paths whose stalled GET has begun. */
+  readonly stalledHits: string[] = [];
+  /** What contacts sent, by message id: what their phone needs to answer a media retry request. */
+  private readonly sentByContacts = new Map<string, { path: string; mediaKey: Buffer; sender: string }>();
 
   constructor(readonly maxBytes = DEFAULT_MEDIA_STORE_BYTES) {}
 
@@ -67,12 +81,43 @@ export class MediaStore {
     return path ? this.blobs.get(path) : undefined;
   }
 
+  rememberSent(id: string, sent: { path: string; mediaKey: Buffer; sender: string }) {
+    this.sentByContacts.set(id, sent);
+    if (this.sentByContacts.size > 10_000) this.sentByContacts.delete(this.sentByContacts.keys().next().value!);
+  }
+
+  sentBy(id: string) {
+    return this.sentByContacts.get(id);
+  }
+
+  /** Fault: the media host no longer has this blob (an expired media key); GET answers 404 from now on. */
+  expire(path: string): boolean {
+    const blob = this.blobs.get(path);
+    if (!blob) return false;
+    this.blobs.delete(path);
+    this.bytes -= blob.bytes.length;
+    this.expired.set(path, blob);
+    return true;
+  }
+
+  /** The sender's phone uploads the file again (a media retry): the same blob under a new path. */
+  reupload(path: string): StoredBlob | undefined {
+    const blob = this.expired.get(path) ?? this.blobs.get(path);
+    if (!blob) return undefined;
+    this.expired.delete(path);
+    return this.put(blob.mediaType, blob.encSha256, blob.bytes);
+  }
+
   list() {
     return [...this.blobs.values()].map(({ bytes, ...b }) => ({ ...b, size: bytes.length }));
   }
 
   clear() {
+    this.stalls.clear();
+    this.stalledHits.length = 0;
     this.blobs.clear();
+    this.expired.clear();
+    this.sentByContacts.clear();
     this.bytes = 0;
   }
 
@@ -162,6 +207,18 @@ const handle = async (store: MediaStore, req: IncomingMessage, res: ServerRespon
     return json(res, 200, { url: `https://${store.host}${blob.path}?${query}&mms3=true`, direct_path: `${blob.path}?${query}`, ts: Math.floor(blob.uploadedAt / 1000) });
   }
   if (req.method === 'GET' || req.method === 'HEAD') {
+    const stall = store.stalls.get(url.pathname);
+    if (stall !== undefined) {
+      store.stalls.delete(url.pathname);
+      store.stalledHits.push(url.pathname);
+      // Ends early when the client goes away (a killed gateway), and never holds the process open.
+      await new Promise<void>(r => {
+        const timer = setTimeout(r, stall);
+        timer.unref();
+        req.once('close', () => (clearTimeout(timer), r()));
+      });
+      if (req.destroyed) return;
+    }
     const blob = store.get(url.pathname);
     if (!blob) return json(res, 404, { error: { code: 404, message: 'no such media' } });
     const total = blob.bytes.length;

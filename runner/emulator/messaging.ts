@@ -126,6 +126,7 @@ export const acceptGatewayReceipt = async (net: Network, conn: Connection, node:
       ids,
       type: node.attrs.type ?? 'delivery',
       t: now(),
+      at: Date.now(),
       ...(group ? { group } : {}),
     });
     net.onChange();
@@ -158,7 +159,7 @@ const resendAfterRetry = (net: Network, contact: Contact, account: Account, devi
     const { encType, ciphertext } = await contact.encryptFor(account.lid, deviceId, sent.message, deviceBundle(device));
     net.deliver(account, device, {
       tag: 'message',
-      attrs: { from: contact.pnJid, id, t: String(now()), type: 'text', notify: contact.name },
+      attrs: { ...contact.senderAttrs(), id, t: String(now()), type: 'text', notify: contact.name },
       content: [{ tag: 'enc', attrs: { v: '2', type: encType, count: '1' }, content: ciphertext }],
     });
   });
@@ -173,7 +174,7 @@ export const sendFromContact = (net: Network, contact: Contact, account: Account
       const { encType, ciphertext } = await contact.encryptFor(account.lid, device.id, message, deviceBundle(device));
       net.deliver(account, device, {
         tag: 'message',
-        attrs: { from: contact.pnJid, id, t, type: 'text', notify: contact.name },
+        attrs: { ...contact.senderAttrs(), id, t, type: 'text', notify: contact.name },
         content: [{ tag: 'enc', attrs: { v: '2', type: encType }, content: ciphertext }],
       });
     }
@@ -216,6 +217,7 @@ export const sendContactReceipt = (net: Network, contact: Contact, ids: string[]
       ids: list,
       type,
       t: now(),
+      at: Date.now(),
       ...(groupJid ? { group: groupJid } : {}),
     });
   }

@@ -33,6 +33,21 @@ describe('delivery bookkeeping', () => {
     net.deliver(account, device, message('C'));
     expect(device.offline.map((n) => n.attrs.id)).toEqual(['B', 'C']);
   });
+
+  it('the offline queue sent at login stays unacked: a drop before the acks queues it again', () => {
+    const net = new Network();
+    const account = net.createAccount();
+    const device = { id: 1, offline: [message('Q1'), message('Q2')] } as unknown as LinkedDevice;
+    account.devices.set(1, device);
+    const { conn, sent } = liveConnection(net, device, account);
+    expect(net.sendOfflineQueue(conn, device)).toBe(2);
+    expect(sent.map((n) => n.attrs.id)).toEqual(['Q1', 'Q2']);
+    expect(device.offline).toEqual([]);
+    conn.unacked.delete('Q1');
+    net.connections.delete(conn);
+    net.requeueUnacked(conn);
+    expect(device.offline.map((n) => n.attrs.id)).toEqual(['Q2']);
+  });
 });
 
 describe('receipts from the device', () => {

@@ -1,6 +1,8 @@
 // The emulated WhatsApp network: accounts (with their linked devices), contacts, live
 // connections, and delivery between them (online now, or queued until the device logs in).
+import type { CallRecord } from './calls.js';
 import type { CertChainFault } from './certificates.js';
+import type { PairingSignatureFault } from './pairing.js';
 import type { BinaryNode } from '@whiskeysockets/baileys';
 import { randomInt } from 'node:crypto';
 import { Account, type LinkedDevice } from './accounts.js';
@@ -18,9 +20,25 @@ export type ReceiptRecord = {
   ids: string[];
   type: 'delivery' | 'read' | string;
   t: number;
+  /** When the emulator got it, in ms (Date.now): what latency is measured against. */
+  at: number;
   /** Set for receipts of group messages. */
   group?: string;
 };
+
+/** A presence (`available` / `unavailable`) or chat state (`composing`, `recording`, `paused` to a chat) a gateway device sent. */
+export type PresenceRecord = {
+  kind: 'presence' | 'chatstate';
+  account: string;
+  device?: number;
+  type: string;
+  /** A chat state's chat (the jid it was sent to). */
+  to?: string;
+  at: number;
+};
+
+/** Presences kept at most (the oldest go first). */
+export const MAX_PRESENCES = 1000;
 
 export type DecryptFailure = { contact: string; id: string; error: string; at: number };
 
@@ -53,17 +71,26 @@ export class Network {
   readonly qrRefs = new Map<string, Connection>();
   readonly pairingRequests = new Map<string, PairingCodeRequest>();
   readonly receipts: ReceiptRecord[] = [];
+  readonly presences: PresenceRecord[] = [];
   readonly unknownQueries: UnknownQuery[] = [];
   readonly decryptFailures: DecryptFailure[] = [];
+  /** Media retry requests gateways sent (media-retry.ts), newest last. */
+  readonly mediaRetries: { id: string; account: string | null; at: number }[] = [];
+  /** Calls contacts placed (calls.ts), newest last. */
+  readonly calls: CallRecord[] = [];
   readonly policies = new Map<string, FaultPolicy>();
   /** Which gateway device sent a message id (and to which group), so receipts from contacts go back to it. */
   readonly sentByGateway = new Map<string, { phone: string; device: number; group?: string }>();
   /** Uploaded media blobs (in memory only) and the media host Baileys is sent to. */
   readonly media: MediaStore;
+  /** Contacts whose privacy settings refuse being added to groups (WhatsApp answers 403; an invite is needed). */
+  readonly refusesGroupAdds = new Set<string>();
   /** Contacts' phones confirm delivery as soon as they decrypt (turn off to script receipts by hand). */
   autoDeliveryReceipts = true;
   /** The certificate chain new connections are served: the honest one, or a forgery (a hostile server). */
   certChain: 'honest' | CertChainFault = 'honest';
+  /** How the account signs a new link's device identity (a fault: the companion must refuse it). */
+  pairingSignature: 'honest' | PairingSignatureFault = 'honest';
   /** Called after state changes worth persisting. */
   onChange: () => void = () => {};
 
@@ -176,6 +203,21 @@ export class Network {
     }
   }
 
+  /**
+   * At login: what queued for the device goes out on `conn`, each message kept as unacked (the server's
+   * until the device acks it, so a stream that ends first gets it again). How many went out.
+   */
+  sendOfflineQueue(conn: Connection, device: LinkedDevice): number {
+    const queued = device.offline.splice(0);
+    for (const node of queued) {
+      if (node.tag === 'message' && node.attrs.id) conn.unacked.set(node.attrs.id, node);
+      // A call that rang while the device was away arrives marked offline, as WhatsApp marks it: it has ended.
+      conn.send(node.tag === 'call' ? { ...node, attrs: { ...node.attrs, offline: '0' } } : node);
+    }
+    if (queued.length) this.onChange();
+    return queued.length;
+  }
+
   /** A connection closed: what it was given but never acked goes back to its device's offline queue. */
   requeueUnacked(conn: Connection) {
     if (!conn.account || !conn.device || conn.unacked.size === 0) return;
@@ -192,17 +234,27 @@ export class Network {
     this.accounts.clear();
     this.contacts.clear();
     this.groups.clear();
+    this.refusesGroupAdds.clear();
     this.dialledAs.clear();
     this.qrRefs.clear();
     this.pairingRequests.clear();
     this.receipts.length = 0;
+    this.presences.length = 0;
     this.unknownQueries.length = 0;
     this.decryptFailures.length = 0;
+    this.mediaRetries.length = 0;
+    this.calls.length = 0;
     this.policies.clear();
     this.certChain = 'honest';
+    this.pairingSignature = 'honest';
     this.sentByGateway.clear();
     this.media.clear();
     this.onChange();
+  }
+
+  recordPresence(p: PresenceRecord) {
+    this.presences.push(p);
+    if (this.presences.length > MAX_PRESENCES) this.presences.splice(0, this.presences.length - MAX_PRESENCES);
   }
 
   toJSON() {

@@ -2,7 +2,7 @@
 // account key, HMAC with the adv secret, pair-success, checking the companion's device
 // signature, then 515 (restart) so it logs in as the new device.
 import { Curve, WA_ADV_ACCOUNT_SIG_PREFIX, WA_ADV_DEVICE_SIG_PREFIX, getBinaryNodeChild, hmacSign, proto } from '@whiskeysockets/baileys';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type { Account } from './accounts.js';
 import type { Network } from './network.js';
 import type { Connection } from './session.js';
@@ -27,6 +27,27 @@ export const parseQr = (qr: string): QrContents => {
   };
 };
 
+/**
+ * Ways a forged server (or a phone it pretends to be) can sign the account's half of a new link: the
+ * companion must refuse each and never take the identity it names. `honest` is WhatsApp's behaviour.
+ */
+export const pairingSignatureFaults = ['random-signature', 'zero-signature', 'foreign-key'] as const;
+export type PairingSignatureFault = (typeof pairingSignatureFaults)[number];
+
+function signAccount(mode: 'honest' | PairingSignatureFault, accountPrivate: Uint8Array, message: Buffer): Uint8Array {
+  switch (mode) {
+    case 'honest':
+      return Curve.sign(accountPrivate, message);
+    case 'random-signature':
+      return randomBytes(64);
+    case 'zero-signature':
+      return new Uint8Array(64);
+    case 'foreign-key':
+      // A valid signature, by a key that is not the account's (which the device identity still names).
+      return Curve.sign(Curve.generateKeyPair().private, message);
+  }
+}
+
 /** "Scan" a QR with the account's phone: the companion it names gets linked to `account`. */
 export const scanQr = async (net: Network, account: Account, qr: string) => {
   const contents = parseQr(qr);
@@ -48,7 +69,7 @@ export const linkCompanion = async (net: Network, account: Account, conn: Connec
   const details = Buffer.from(
     proto.ADVDeviceIdentity.encode({ rawId: randomInt(1, 2 ** 31), timestamp: now(), keyIndex, accountType: 0, deviceType: 0 }).finish(),
   );
-  const accountSignature = Curve.sign(account.accountKey.private, Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, details, reg.identity]));
+  const accountSignature = signAccount(net.pairingSignature, account.accountKey.private, Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, details, reg.identity]));
   const signedIdentity = proto.ADVSignedDeviceIdentity.encode({
     details,
     accountSignatureKey: account.accountKey.public,
@@ -71,6 +92,8 @@ export const linkCompanion = async (net: Network, account: Account, conn: Connec
         ],
       },
     ],
+  }).catch(() => {
+    throw new PairingError('the companion hung up instead of accepting the link (did it refuse the account signature?)');
   });
   const signedByDevice = bytesOf(getBinaryNodeChild(getBinaryNodeChild(reply, 'pair-device-sign'), 'device-identity'));
   if (reply.attrs.type !== 'result' || !signedByDevice) {

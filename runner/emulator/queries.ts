@@ -64,6 +64,13 @@ export const answerIq = (net: Network, conn: Connection, iq: BinaryNode): Binary
       return iqResult(iq, [mediaConnNode(net.media)]);
     case 'w:g2':
       return answerGroupIq(net, conn, iq);
+    case 'w:profile:picture': {
+      // A contact's picture, as WhatsApp answers it; none set is 404 item-not-found (Baileys throws).
+      const owner = net.resolve(iq.attrs.target ?? '');
+      const url = owner?.kind === 'contact' ? owner.contact.picture : null;
+      if (!url) return iqError(iq, 404, 'item-not-found');
+      return iqResult(iq, [{ tag: 'picture', attrs: { id: String(url.length), type: 'image', url } }]);
+    }
   }
   net.unknownQueries.push({ xmlns, type, child: first?.tag ?? '', from: conn.account?.deviceJid(conn.device!.id) ?? '', at: now() });
   return iqResult(iq);

@@ -32,7 +32,7 @@ export class Connection {
   private readonly noise: NoiseResponder;
   private stage: 'hello' | 'finish' | 'transport' = 'hello';
   private inbound: Promise<void> = Promise.resolve();
-  private readonly pending = new Map<string, { resolve: (n: BinaryNode) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { resolve: (n: BinaryNode) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   account?: Account;
   device?: LinkedDevice;
   registration?: CompanionRegistration;
@@ -103,7 +103,7 @@ export class Connection {
         this.pending.delete(id);
         reject(new Error(`no reply to iq ${id}`));
       }, timeoutMs);
-      this.pending.set(id, { resolve, timer });
+      this.pending.set(id, { resolve, reject, timer });
       this.send(node);
     });
   }
@@ -135,7 +135,11 @@ export class Connection {
   private onClosed() {
     if (this.closed) return;
     this.closed = true;
-    for (const { timer } of this.pending.values()) clearTimeout(timer);
+    // A query the client will never answer now fails at once (a companion that hung up mid-pairing, say).
+    for (const { timer, reject } of this.pending.values()) {
+      clearTimeout(timer);
+      reject(new Error('the client closed the connection before it replied'));
+    }
     this.pending.clear();
     this.handler.onClose(this);
   }

@@ -87,6 +87,9 @@ function createSqlHandler() {
       // The driver adds application_name (and sslmode where given) as URL parameters; pg reads them itself.
       pool = new pg.Pool({ connectionString, max: HTTP_POOL_SIZE, idleTimeoutMillis: 30_000 });
       pool.on('error', () => {}); // an idle server connection that drops is replaced on next use
+      // A server that stops (57P01) while a client is checked out errors that client, not the pool: the
+      // query in flight fails and answers the request; the event itself must not crash the process.
+      pool.on('connect', (client) => client.on('error', () => {}));
       pools.set(connectionString, pool);
     }
     return pool;

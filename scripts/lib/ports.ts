@@ -1,7 +1,14 @@
 // Free TCP ports on loopback, for services started by the dev stack and the test harness.
 import net from 'node:net';
 
-export function freePort(): Promise<number> {
+/**
+ * Ports this process has handed out. A port is free only until its service binds it, and the kernel may
+ * offer the same one again in between: three picks in a row once gave `npm run dev` the same port for its
+ * API and its emulator. So no port is handed out twice by one process.
+ */
+const issued = new Set<number>();
+
+function anyPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
@@ -11,6 +18,15 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyPort();
+    if (issued.has(port)) continue;
+    issued.add(port);
+    return port;
+  }
 }
 
 export async function isPortFree(port: number): Promise<boolean> {

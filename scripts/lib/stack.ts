@@ -10,19 +10,31 @@ import { startCronTicker } from './cron-ticker';
 import { applyMigrations } from './database';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { startNeonProxy } from './neon-proxy';
+import { runnerTokens } from './runner-credentials';
 import { freePort } from './ports';
-import { startWorker } from './worker-process';
+import { startWorker, type WorkerProcess } from './worker-process';
 
 export interface Stack {
   url: string;
   /** DevTools protocol port of the Worker (see WorkerProcess). */
   workerInspectorPort: number;
   databaseUrl: string;
-  runnerToken: string;
+  /** The Worker's secret vars by name (tokens, secrets, keys). */
+  secrets: Record<string, string>;
+  /**
+   * The credential for a runner id (issued in this stack's database on first use, then kept): each runner
+   * has its own, there is no shared runner token. Runners this stack starts get theirs already.
+   */
+  runnerToken(runnerId: string): Promise<string>;
+  /** With `prebuilt` only: an R2 bucket of the Worker by binding name (tests inspect what is stored). */
+  r2Bucket?: WorkerProcess['r2Bucket'];
   /** Set when the stack runs its own WhatsApp Web emulator (sandbox). */
   emulator?: { url: string; controlUrl: string; rootPublicKey: string; mediaCaFile: string };
   stop(): Promise<void>;
 }
+
+/** Vars whose values are credentials or keys. */
+const SECRET_NAME = /TOKEN|SECRET|_KEYS?$/;
 
 export interface StackOptions {
   dataDir: string;
@@ -30,7 +42,7 @@ export interface StackOptions {
   /** Use this Postgres database instead of the embedded one. */
   databaseUrl?: string;
   embeddedPostgresPort?: number;
-  /** Extra Worker vars (e.g. ALLOW_PRIVATE_WEBHOOK_TARGETS). */
+  /** Extra Worker vars (e.g. ALLOW_PRIVATE_WEBHOOK_TARGETS, ALLOW_PRIVATE_MEDIA_SOURCES). */
   vars?: Record<string, string>;
   log?: (line: string) => void;
   /** Called after migrations, before the Worker starts (e.g. to create the first tenant). */
@@ -58,6 +70,19 @@ async function keptSecret(file: string): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, secret, { mode: 0o600 });
   return secret;
+}
+
+/**
+ * A keyring of one random AES-256 key (`local:<base64>`, AUTH_STATE_KEYS' form) kept in `file`: the dev and
+ * test stacks always seal auth state and webhook secrets, exactly as production must.
+ */
+async function keptKeyring(file: string): Promise<string> {
+  const kept = await readFile(file, 'utf8').catch(() => '');
+  if (kept.trim()) return kept.trim();
+  const spec = `local:${randomBytes(32).toString('base64')}`;
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, spec, { mode: 0o600 });
+  return spec;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -97,18 +122,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log(`sandbox: WhatsApp Web emulator on ${emu.url} (control API ${emu.controlUrl})`);
     }
 
-    const runnerToken = opts.vars?.RUNNER_TOKEN ?? randomBytes(24).toString('base64url');
+    // One credential per runner, as in production (a revoked or replaced one stops working within seconds);
+    // named `local stack`, so that each start replaces the previous start's instead of piling them up.
+    const runnerToken = runnerTokens(databaseUrl, 'local stack');
+    const vars: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      NEON_WS_PROXY: proxy.address,
+      MESSAGE_ID_SECRET: await keptSecret(path.join(opts.dataDir, 'message-id-secret')),
+      AUTH_STATE_KEYS: await keptKeyring(path.join(opts.dataDir, 'auth-state-keys')),
+      WEBHOOK_SECRET_KEYS: await keptKeyring(path.join(opts.dataDir, 'webhook-secret-keys')),
+      MEDIA_LINK_KEY: await keptSecret(path.join(opts.dataDir, 'media-link-key')),
+      // The URL the runners dial (below): media links handed to them start with it.
+      CONTROL_PLANE_URL: `http://127.0.0.1:${opts.port}`,
+      ...(emulator ? { SANDBOX_CONTROL_URL: emulator.controlUrl } : {}),
+      ...opts.vars,
+    };
     const worker = await startWorker({
       port: opts.port,
       persistTo: path.join(opts.dataDir, 'wrangler'),
-      vars: {
-        DATABASE_URL: databaseUrl,
-        NEON_WS_PROXY: proxy.address,
-        RUNNER_TOKEN: runnerToken,
-        MESSAGE_ID_SECRET: await keptSecret(path.join(opts.dataDir, 'message-id-secret')),
-        ...(emulator ? { SANDBOX_CONTROL_URL: emulator.controlUrl } : {}),
-        ...opts.vars,
-      },
+      vars,
       prebuilt: opts.prebuilt,
       log: opts.log ? (l) => opts.log!(`[worker] ${l}`) : undefined,
     });
@@ -119,7 +151,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (let i = 0; i < (opts.runners ?? 0); i++) {
       const runner = await startRunner({
         controlPlaneUrl: worker.url,
-        runnerToken,
+        runnerToken: await runnerToken(`local-${i + 1}`),
         runnerId: `local-${i + 1}`,
         waWebSocketUrl: emulator?.url ?? process.env.WA_WEBSOCKET_URL,
         waTrustRoot: emulator?.rootPublicKey ?? process.env.WA_TRUST_ROOT,
@@ -130,7 +162,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       });
       stops.push(async () => void (await runner.stop(30_000)));
     }
-    return { url: worker.url, workerInspectorPort: worker.inspectorPort, databaseUrl, runnerToken, emulator, stop };
+    // What must never show in a log (the test run's secret scan looks for each).
+    const secrets = Object.fromEntries(Object.entries(vars).filter(([name]) => SECRET_NAME.test(name)));
+    return { url: worker.url, workerInspectorPort: worker.inspectorPort, r2Bucket: worker.r2Bucket, databaseUrl, runnerToken, secrets, emulator, stop };
   } catch (e) {
     await stop();
     throw e;

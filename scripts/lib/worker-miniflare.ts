@@ -13,6 +13,8 @@ import { freePort } from './ports';
 export interface MiniflareWorker {
   url: string;
   inspectorPort: number;
+  /** An R2 bucket of the Worker by its binding name, read and written from Node (tests inspect stored objects). */
+  r2Bucket(binding: string): ReturnType<Miniflare['getR2Bucket']>;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startMiniflareWorker(opts: MiniflareWorkerOptions): Promis
   return {
     url,
     inspectorPort,
+    r2Bucket: (binding) => mf.getR2Bucket(binding),
     stop: async () => {
       process.off('exit', killWorkerd);
       await mf.dispose();

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { forEachLine } from './lines';
 import { killGroupOnExit, signalGroup } from './process-group';
 import { freePort } from './ports';
-import { startMiniflareWorker } from './worker-miniflare';
+import { startMiniflareWorker, type MiniflareWorker } from './worker-miniflare';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Harmless offline chatter: wrangler fetching the `Request.cf` object from Cloudflare. */
@@ -17,6 +17,8 @@ export interface WorkerProcess {
   url: string;
   /** DevTools protocol port of the Worker's isolate (profiling, debugging). */
   inspectorPort: number;
+  /** With `prebuilt` only: an R2 bucket of the Worker by binding name (tests inspect what is stored). */
+  r2Bucket?: MiniflareWorker['r2Bucket'];
   stop(): Promise<void>;
 }
 

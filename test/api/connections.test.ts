@@ -1,8 +1,9 @@
 // The seed's connection endpoints, used as a tenant would use them.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { connections } from '../../drizzle/schema';
 import { closeDatabase, database, expectError, newTenant, uniqueId } from '../harness/api';
+import { HOSTILE_URLS } from '../harness/hostile-urls';
 
 afterAll(closeDatabase);
 
@@ -67,6 +68,26 @@ describe('connections', () => {
     expect((await t.api.get(`/api/connections/${id}`)).status).toBe(404);
     expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
     expectError(await t.api.patch(`/api/connections/${id}/webhook`, { webhook_url: url }), 400, 'invalid_webhook_url');
+  });
+
+  it('refuses every hostile form of webhook URL with 400 invalid_webhook_url, saying which rule', async () => {
+    const t = await newTenant();
+    const id = uniqueId();
+    expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
+    for (const [url, reason] of HOSTILE_URLS) {
+      const created = await t.api.post('/api/connections', { connection_id: uniqueId(), webhook_url: url });
+      expectError(created, 400, 'invalid_webhook_url');
+      expect(created.body.error.details, url).toEqual({ reason });
+      expectError(await t.api.patch(`/api/connections/${id}/webhook`, { webhook_url: url }), 400, 'invalid_webhook_url');
+    }
+    expect((await t.api.get(`/api/connections/${id}`)).body.webhook_url).toBeNull();
+  });
+
+  it('does not take the media sources the operator allowed for webhook targets', async () => {
+    const t = await newTenant();
+    const res = await t.api.post('/api/connections', { connection_id: uniqueId(), webhook_url: `http://127.0.0.1:${inject('mediaServerPort')}/hook` });
+    expectError(res, 400, 'invalid_webhook_url');
+    expect(res.body.error.details).toEqual({ reason: 'private_address' });
   });
 
   it('sets, changes and removes the webhook URL', async () => {

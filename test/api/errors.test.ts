@@ -78,6 +78,25 @@ describe('bad input', () => {
     expectError(await call('GET', `/api/connections/${'x'.repeat(200)}`, { key }), 400, 'validation_failed');
     expectError(await call('GET', '/api/connections/%E2%98%83', { key }), 400, 'validation_failed');
   });
+
+  // Postgres cannot hold U+0000: before the edge refused it, GET /api/media/c/%00 was a 500 (found by fuzz.test.ts).
+  it('the NUL character in a path, a query or a JSON string is 400, not 500', async () => {
+    const created = await call('POST', '/api/connections', { key, body: { connection_id: 'nul-check' } });
+    expect(created.status).toBe(201);
+    for (const res of [
+      await call('GET', '/api/media/nul-check/%00', { key }),
+      await call('GET', '/api/media/nul-check/a%00b', { key }),
+      await call('GET', '/api/messages/nul-check?chat_id=%00', { key }),
+      await call('POST', '/api/connections', { key, body: { connection_id: 'nul-other', webhook_url: 'https://example.com/\u0000' } }),
+      await call('POST', '/api/send-message', { key, body: { connection_id: 'nul-check', to: '923001234567', message: 'a\u0000b' } }),
+    ]) {
+      expectError(res, 400, 'validation_failed');
+      expect(res.body.error.message).toContain('U+0000');
+    }
+    // An escaped backslash before "u0000" is plain text, not NUL.
+    const literal = await call('GET', '/api/media/nul-check/%2500', { key });
+    expect(literal.status).toBe(404);
+  });
 });
 
 describe('API reference', () => {
@@ -96,9 +115,28 @@ describe('API reference', () => {
       ['/api/connections/{connection_id}/pairing-code', 'post'],
       ['/api/connections/{connection_id}/logout', 'post'],
       ['/api/connections/{connection_id}/restart', 'post'],
+      ['/api/connections/{connection_id}/calls', 'put'],
+      ['/api/connections/{connection_id}/calls', 'get'],
       ['/api/send-message', 'post'],
       ['/api/chats/{connection_id}', 'get'],
       ['/api/messages/{connection_id}/{chat_id}', 'get'],
+      ['/api/messages/{connection_id}/{chat_id}/{message_id}', 'patch'],
+      ['/api/messages/{connection_id}/{chat_id}/{message_id}', 'delete'],
+      ['/api/chats/{connection_id}/{chat_id}/read', 'post'],
+      ['/api/chats/{connection_id}/{chat_id}/presence', 'post'],
+      ['/api/connections/{connection_id}/presence', 'post'],
+      ['/api/connections/{connection_id}/check-numbers', 'post'],
+      ['/api/groups/{connection_id}', 'post'],
+      ['/api/groups/{connection_id}', 'get'],
+      ['/api/groups/{connection_id}/{group_id}', 'get'],
+      ['/api/groups/{connection_id}/{group_id}', 'patch'],
+      ['/api/groups/{connection_id}/{group_id}/participants', 'post'],
+      ['/api/groups/{connection_id}/{group_id}/invite-link', 'get'],
+      ['/api/groups/{connection_id}/{group_id}/invite-link/revoke', 'post'],
+      ['/api/groups/{connection_id}/{group_id}/leave', 'post'],
+      ['/api/media/{connection_id}/{message_id}', 'get'],
+      ['/api/contacts/{connection_id}', 'get'],
+      ['/api/contacts/{connection_id}/{jid}/picture', 'get'],
       ['/api/webhook-logs/{connection_id}', 'get'],
       ['/api/webhook-logs/{id}/replay', 'post'],
       ['/api/connections/{connection_id}/webhook/rotate-secret', 'post'],
@@ -128,7 +166,7 @@ describe('API reference', () => {
     expect(described.sort()).toEqual(expected.map(([p, m]) => `${m} ${p}`).sort());
     // What webhooks deliver is described too (OpenAPI 3.1 `webhooks`), one entry per event type.
     expect(Object.keys(res.body.webhooks ?? {}).sort()).toEqual(
-      ['connection.status', 'message.received', 'message.sent', 'message.status', 'qr.updated', 'test'].sort(),
+      ['connection.status', 'message.received', 'message.sent', 'message.status', 'message.updated', 'message.deleted', 'qr.updated', 'call.received', 'test'].sort(),
     );
     expect(res.body.webhooks['message.received'].post.requestBody.content['application/json'].schema).toBeDefined();
     expect(res.body.components.schemas.Error).toBeDefined();

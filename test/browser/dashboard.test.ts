@@ -245,6 +245,45 @@ describe('dashboard', () => {
     expectQuietConsole();
   });
 
+  it('lists calls live as they ring, and sets a policy that rejects them with a text', async () => {
+    await page.getByRole('link', { name: 'Connections' }).first().click();
+    await card().getByRole('button', { name: `More actions for ${connectionId}` }).click();
+    await page.getByRole('menuitem', { name: 'Calls' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('No calls yet').waitFor();
+    const ring = () => phone<{ id: string; state: string }>('POST', `/contacts/${contactNo}/calls`, { to: phoneNo });
+
+    const first = await ring();
+    const firstRow = dialog.locator(`[data-call-id="${first.id}"]`);
+    await firstRow.waitFor({ timeout: 20_000 });
+    await expect.poll(() => firstRow.textContent()).toContain('rang');
+    expect(await firstRow.textContent()).toContain(`+${contactNo}`);
+
+    // The text waits for a reject: its field is off until Reject is ticked.
+    expect(await dialog.getByLabel('Then send the caller').isDisabled()).toBe(true);
+    await dialog.getByRole('checkbox', { name: 'Reject calls' }).click();
+    await dialog.getByLabel('Then send the caller').fill('Please write instead.');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Calls will be rejected.').waitFor();
+    expect((await tenant.api.get(`/api/connections/${connectionId}`)).body.calls).toEqual({ reject: true, message: 'Please write instead.' });
+
+    const second = await ring();
+    const secondRow = dialog.locator(`[data-call-id="${second.id}"]`);
+    await secondRow.waitFor({ timeout: 20_000 });
+    await expect.poll(() => secondRow.textContent()).toContain('rejected');
+    // Newest first.
+    expect(await dialog.locator('[data-call-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-call-id')))).toEqual([second.id, first.id]);
+    await eventually(async () => (await phone<Array<{ id: string; state: string }>>('GET', '/calls')).find((c) => c.id === second.id)?.state === 'rejected', 'the emulator to see the reject');
+    await screenshot(page, 'dashboard-6b-calls');
+
+    await dialog.getByRole('checkbox', { name: 'Reject calls' }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Calls will ring.').waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expectQuietConsole();
+  });
+
   it('creates an API key, shows it once, and revokes it', async () => {
     await page.getByRole('link', { name: 'API keys' }).first().click();
     await page.getByRole('button', { name: 'New API key' }).click();

@@ -60,6 +60,8 @@ export function client(key: string) {
       call<T>('POST', path, { ...o, key, body }),
     patch: <T = any>(path: string, body?: unknown, o: Omit<RequestOptions, 'key' | 'body'> = {}) =>
       call<T>('PATCH', path, { ...o, key, body }),
+    put: <T = any>(path: string, body?: unknown, o: Omit<RequestOptions, 'key' | 'body'> = {}) =>
+      call<T>('PUT', path, { ...o, key, body }),
     delete: <T = any>(path: string, o: Omit<RequestOptions, 'key'> = {}) => call<T>('DELETE', path, { ...o, key }),
   };
 }

@@ -2,9 +2,11 @@
 // what the Scheduler tells it, and lets a test answer commands and post events by hand. Used to test the
 // control plane's side of fencing, placement and command routing exactly, including misbehaving runners.
 import WebSocket from 'ws';
-import { inject } from 'vitest';
 import { ControlToRunner, type Command, type CommandResult, type RunnerEvent, type RunnerToControl } from '../../protocol/runner';
-import { baseUrl } from './api';
+import { randomUUID } from 'node:crypto';
+import { baseUrl, eventually } from './api';
+import { connectionPk } from './seed';
+import { runnerToken } from './runner-tokens';
 
 export type Grant = Extract<ControlToRunner, { type: 'lease.grant' }>;
 export type Revoke = Extract<ControlToRunner, { type: 'lease.revoke' }>;
@@ -17,8 +19,10 @@ export interface ProtocolRunnerOptions {
   /** Answers commands; default: no answer (the control plane times out). */
   onCommand?: (frame: CommandFrame) => { ok: true; result: CommandResult } | { ok: false; code: string; message: string } | undefined;
   heartbeat?: boolean;
-  /** Defaults to the real runner token. */
-  token?: string;
+  /** Features to claim in hello (protocol/runner.ts runnerFeatures); default none, as a protocol-1 runner. */
+  features?: string[];
+  /** Defaults to this runner id's own credential (runner-tokens.ts); null: no Authorization header. */
+  token?: string | null;
 }
 
 export class ProtocolRunner {
@@ -26,6 +30,8 @@ export class ProtocolRunner {
   private ws!: WebSocket;
   private heartbeat?: ReturnType<typeof setInterval>;
   private waiters: (() => void)[] = [];
+  /** Set once the control plane (or this side) closed the link. */
+  closedWith?: { code: number; reason: string };
 
   constructor(
     readonly id: string,
@@ -40,14 +46,24 @@ export class ProtocolRunner {
 
   private async open() {
     const url = `${baseUrl().replace(/^http/, 'ws')}/internal/runners/connect?runner_id=${encodeURIComponent(this.id)}`;
-    this.ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.opts.token ?? inject('runnerToken')}` } });
+    const token = this.opts.token === undefined ? await runnerToken(this.id) : this.opts.token;
+    this.ws = new WebSocket(url, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
     await new Promise<void>((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
-      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`link refused: ${res.statusCode}`)));
+      this.ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => reject(new Error(`link refused: ${res.statusCode} ${body}`)));
+      });
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closedWith = { code, reason: reason.toString() };
+      clearInterval(this.heartbeat);
+      for (const w of this.waiters.splice(0)) w();
     });
     this.ws.on('message', (data) => this.receive(String(data)));
-    this.send({ type: 'hello', runner_id: this.id, protocol: 1, capacity: this.opts.capacity ?? 10, leases: this.opts.claims ?? [] });
+    this.send({ type: 'hello', runner_id: this.id, protocol: 1, ...(this.opts.features ? { features: this.opts.features } : {}), capacity: this.opts.capacity ?? 10, leases: this.opts.claims ?? [] });
     await this.waitFor((f) => f.type === 'welcome');
   }
 
@@ -122,23 +138,83 @@ export class ProtocolRunner {
   }
 }
 
-export async function postEvents(runnerId: string, leases: { connection_pk: string; epoch: number; events: RunnerEvent[] }[], token = inject('runnerToken')) {
+/** POST /internal/events as `runnerId` (with its own token unless another is given; null: no token at all). */
+export async function postEvents(runnerId: string, leases: { connection_pk: string; epoch: number; events: RunnerEvent[] }[], token?: string | null) {
   const res = await fetch(`${baseUrl()}/internal/events`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { ...(await bearer(runnerId, token)), 'content-type': 'application/json' },
     body: JSON.stringify({ runner_id: runnerId, leases }),
   });
   return { status: res.status, body: (await res.json()) as any };
 }
 
-export async function authState(method: 'GET' | 'POST' | 'DELETE', pk: string, epoch: number, body?: object) {
+/** The auth-state routes as `runnerId` (its own token unless another is given; null: none). */
+export async function authState(runnerId: string, method: 'GET' | 'POST' | 'DELETE', pk: string, epoch: number, body?: object, token?: string | null) {
   const res = await fetch(`${baseUrl()}/internal/sessions/${pk}/auth${method === 'POST' ? '' : `?epoch=${epoch}`}`, {
     method,
-    headers: { authorization: `Bearer ${inject('runnerToken')}`, 'content-type': 'application/json' },
+    headers: { ...(await bearer(runnerId, token)), 'content-type': 'application/json' },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
+/** GET a media send's file (`url` as the send command gave it) as `runnerId`, under `epoch`. */
+export async function mediaFile(runnerId: string, url: string, epoch: number, token?: string | null) {
+  const u = new URL(url);
+  u.searchParams.set('epoch', String(epoch));
+  return fetch(u, { headers: await bearer(runnerId, token) });
+}
+
+async function bearer(runnerId: string, token: string | null | undefined): Promise<Record<string, string>> {
+  if (token === null) return {};
+  return { authorization: `Bearer ${token ?? (await runnerToken(runnerId))}` };
+}
+
 export type { Command };
+
+/**
+ * A new connection of `tenant`, leased to `runner`, which reports it connected: the state in which a test
+ * can watch exactly which commands a send becomes. Answers its pk and the lease's epoch.
+ */
+export async function connectedThrough(
+  runner: ProtocolRunner,
+  tenant: { tenantId: string; api: { post: (p: string, b?: unknown) => Promise<unknown>; get: (p: string) => Promise<{ status: number; body: any }> } },
+  connectionId: string,
+): Promise<{ pk: string; epoch: number }> {
+  await tenant.api.post('/api/connections', { connection_id: connectionId });
+  if ((await tenant.api.get(`/api/get-qr/${connectionId}?wait=0`)).status !== 200) throw new Error(`get-qr of ${connectionId} failed`);
+  const pk = await connectionPk(connectionId, tenant.tenantId);
+  const { epoch } = (await runner.waitFor((f) => f.type === 'lease.grant' && f.connection_pk === pk)) as Grant;
+  const connected = { id: `cs:${randomUUID()}`, at: new Date().toISOString(), type: 'connection.status' as const, status: 'connected' as const, phone_number: '+15550001111' };
+  await postEvents(runner.id, [{ connection_pk: pk, epoch, events: [connected] }]);
+  await eventually(async () => (await tenant.api.get(`/api/connections/${connectionId}`)).body.status === 'connected', 'the connection to be connected');
+  return { pk, epoch };
+}
+
+/**
+ * A connection of `tenant` held by an older runner: a protocol runner whose hello claims only `features`
+ * (none: protocol 1), answering every command with `result` and recording it in `commands`. For tests
+ * that a newer feature is never asked of it. `close()` deletes the connection before the runner goes,
+ * so a real runner started later never picks it up.
+ */
+export async function olderRunnerConnection(
+  tenant: Parameters<typeof connectedThrough>[1] & { api: { delete: (p: string) => Promise<unknown> } },
+  opts: { features?: string[]; result: CommandResult },
+): Promise<{ id: string; commands: CommandFrame[]; close(): Promise<void> }> {
+  const commands: CommandFrame[] = [];
+  const runner = await ProtocolRunner.connect(`old-${randomUUID().slice(0, 6)}`, {
+    ...(opts.features ? { features: opts.features } : {}),
+    onCommand: (frame) => (commands.push(frame), { ok: true, result: opts.result }),
+  });
+  const id = `old-${randomUUID().slice(0, 8)}`;
+  await connectedThrough(runner, tenant, id);
+  return {
+    id,
+    commands,
+    close: async () => {
+      await tenant.api.delete(`/api/connections/${id}`);
+      runner.close();
+    },
+  };
+}

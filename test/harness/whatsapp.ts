@@ -2,23 +2,32 @@
 // pointed at the emulator, act as the phone and its contacts, and wait for what the API shows.
 import { expect, inject } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
 import { startRunner, type RunnerProcess } from '../../scripts/lib/runner-process';
 import { baseUrl, eventually, uniqueId, type client } from './api';
+import { TEST_RUNNER_ENV } from './global-setup';
+import { runnerToken } from './runner-tokens';
 
 export { eventually } from './api';
 
 const started: RunnerProcess[] = [];
 
 export async function launchRunner(id = `runner-${randomUUID().slice(0, 6)}`, env: Record<string, string> = {}) {
+  // As in production, with an outbox journal on disk; it and every log line are kept for the run's secret scan.
+  const logFile = path.join(inject('logDir'), `runner-${id}.log`);
   const runner = await startRunner({
     controlPlaneUrl: baseUrl(),
-    runnerToken: inject('runnerToken'),
+    runnerToken: await runnerToken(id),
     runnerId: id,
     waWebSocketUrl: inject('emulatorUrl'),
     waTrustRoot: inject('emulatorRootPublicKey'),
     waMediaCa: inject('emulatorMediaCaFile'),
-    env,
-    log: process.env.E2E_VERBOSE ? undefined : () => {},
+    env: { ...TEST_RUNNER_ENV, OUTBOX_DIR: path.join(inject('logDir'), 'outbox', id), LOG_LEVEL: process.env.RUNNER_LOG_LEVEL ?? 'info', ...env },
+    log: (line) => {
+      appendFileSync(logFile, `${line}\n`);
+      if (process.env.E2E_VERBOSE) process.stderr.write(`[runner ${id}] ${line}\n`);
+    },
   });
   started.push(runner);
   return runner;
@@ -83,11 +92,12 @@ const sandboxApiPhone = (t: { api: ReturnType<typeof client> }): ActAsPhone => (
 });
 
 /** Creates a connection for the tenant and links it by scanning its QR with a fresh emulated phone. */
-export async function linkedConnection(t: { api: ReturnType<typeof client> }, via: PhoneSide = 'emulator') {
+export async function linkedConnection(t: { api: ReturnType<typeof client> }, via: PhoneSide = 'emulator', opts: { beforeScan?: (number: string) => Promise<void> } = {}) {
   const id = uniqueId('wa');
   const number = phoneNumber();
   const actor = via === 'emulator' ? emulatorPhone : sandboxApiPhone(t);
   await actor.create(number, `Phone ${number}`);
+  await opts.beforeScan?.(number);
   expect((await t.api.post('/api/connections', { connection_id: id })).status).toBe(201);
   const qr = await eventually(async () => {
     const res = await t.api.get(`/api/get-qr/${id}?wait=10`);

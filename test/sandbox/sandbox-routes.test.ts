@@ -87,6 +87,47 @@ describe('sandbox routes', () => {
     }, 'the message to be read');
   });
 
+  it('a contact sends a location, contact cards, a poll, a reply and a reaction: each stored as its kind', async () => {
+    const asContact = async (body: Record<string, unknown>) => {
+      const sent = await t.api.post(`/api/sandbox/contacts/${contact}/messages`, { to: link.number, ...body });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+      expect(sent.body.ids).toHaveLength(1);
+      return sent.body.ids[0] as string;
+    };
+    const history = async () => (await t.api.get(`/api/messages/${link.id}/${contact}?limit=100`)).body as any[];
+    const stored = (id: string, probe: (m: any) => boolean = () => true) =>
+      eventually(async () => (await history()).find((m) => m.provider_message_id === id && probe(m)), `message ${id} stored`);
+
+    expect(await stored(await asContact({ location: { latitude: 24.86, longitude: 67.0, name: 'Office', address: 'Karachi' } }))).toMatchObject({
+      type: 'location',
+      content: { latitude: 24.86, longitude: 67.0, name: 'Office', address: 'Karachi' },
+    });
+    const card = await stored(await asContact({ contacts: [{ name: 'Bob; Jr.', phone: '+1 555 010 0001' }] }));
+    expect(card).toMatchObject({ type: 'contacts', content: { contacts: [{ name: 'Bob; Jr.', phones: [{ number: '+15550100001', jid: '15550100001@s.whatsapp.net' }] }] } });
+    const two = await stored(await asContact({ contacts: [{ name: 'Ann', phone: '15550100002' }, { name: 'Cy', phone: '15550100003' }] }));
+    expect(two.content.contacts.map((c: any) => c.name)).toEqual(['Ann', 'Cy']);
+    const poll = await asContact({ poll: { name: 'Lunch?', options: ['Pizza', 'Sushi'], selectable_count: 1 } });
+    expect(await stored(poll)).toMatchObject({ type: 'poll', content: { name: 'Lunch?', options: ['Pizza', 'Sushi'], selectable_count: 1 } });
+
+    // A reply to, and a reaction on, a message the phone sent the contact.
+    const ours = await t.api.post('/api/send-message', { connection_id: link.id, to: contact, message: 'react to me' });
+    expect(ours.status).toBe(200);
+    const oursId = ours.body.provider_message_id as string;
+    await eventually(async () => ((await t.api.get(`/api/sandbox/contacts/${contact}/inbox`)).body as any[]).some((e) => e.id === oursId), 'the phone message in the inbox');
+    expect(await stored(await asContact({ text: 'replying', reply_to: oursId }))).toMatchObject({ type: 'text', message: 'replying', reply_to: oursId });
+    await asContact({ reaction: { message_id: oursId, emoji: '🎉' } });
+    await stored(oursId, (m) => m.reactions?.some((r: any) => r.emoji === '🎉' && r.from === `${contact}@s.whatsapp.net`));
+    // And on the contact's own message.
+    await asContact({ reaction: { message_id: poll, emoji: '👍' } });
+    await stored(poll, (m) => m.reactions?.some((r: any) => r.emoji === '👍'));
+  });
+
+  it('refuses a message of no kind or of two', async () => {
+    for (const body of [{}, { text: 'a', location: { latitude: 1, longitude: 2 } }, { reply_to: 'X', location: { latitude: 1, longitude: 2 } }, { poll: { name: 'Q', options: ['only one'] } }]) {
+      expectError(await t.api.post(`/api/sandbox/contacts/${contact}/messages`, { to: link.number, ...body }), 400, 'validation_failed');
+    }
+  });
+
   it('links a connection with a pairing code entered through /api/sandbox', async () => {
     const number = phoneNumber();
     expect((await t.api.post('/api/sandbox/phones', { phone: number })).status).toBe(201);

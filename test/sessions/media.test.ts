@@ -7,7 +7,8 @@ import { createServer, type Server } from 'node:http';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { baseUrl, call, closeDatabase, eventually, expectError, newTenant, uniqueId } from '../harness/api';
-import { ProtocolRunner, postEvents, type CommandFrame, type Grant } from '../harness/protocol-runner';
+import { HOSTILE_URLS } from '../harness/hostile-urls';
+import { ProtocolRunner, connectedThrough, mediaFile, type CommandFrame } from '../harness/protocol-runner';
 import { connectionPk } from '../harness/seed';
 import { launchRunner, linkedConnection, phone, phoneNumber, stopRunners } from '../harness/whatsapp';
 
@@ -19,7 +20,6 @@ afterAll(async () => {
 type Tenant = Awaited<ReturnType<typeof newTenant>>;
 const MAX_MEDIA_BYTES = () => inject('maxMediaBytes');
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const asRunner = { headers: { authorization: `Bearer ${inject('runnerToken')}` } };
 
 describe('the API reference', () => {
   it('documents media on send-message', async () => {
@@ -40,19 +40,16 @@ describe('the file between the API and the runner', () => {
   let runner: ProtocolRunner;
   let t: Tenant;
   let id: string;
+  let epoch: number;
   const handled = new Set<string>();
+  /** The file as this connection's lease holder downloads it (its own token, its epoch). */
+  const asHolder = (url: string) => mediaFile(runner.id, url, epoch);
 
   beforeAll(async () => {
     runner = await ProtocolRunner.connect(`media-${randomUUID().slice(0, 6)}`);
     t = await newTenant('media-wire');
     id = uniqueId();
-    await t.api.post('/api/connections', { connection_id: id });
-    expect((await t.api.get(`/api/get-qr/${id}?wait=0`)).status).toBe(200);
-    const pk = await connectionPk(id, t.tenantId);
-    const { epoch } = (await runner.waitFor((f) => f.type === 'lease.grant' && f.connection_pk === pk)) as Grant;
-    const connected = { id: `cs:${randomUUID()}`, at: new Date().toISOString(), type: 'connection.status' as const, status: 'connected' as const, phone_number: '+15550001111' };
-    await postEvents(runner.id, [{ connection_pk: pk, epoch, events: [connected] }]);
-    await eventually(async () => (await t.api.get(`/api/connections/${id}`)).body.status === 'connected', 'the connection to be connected');
+    ({ epoch } = await connectedThrough(runner, t, id));
   });
 
   afterAll(async () => {
@@ -73,7 +70,7 @@ describe('the file between the API and the runner', () => {
         ? { type: 'reply', request_id: frame.request_id, ok: true, result: { timestamp: new Date().toISOString() } }
         : { type: 'reply', request_id: frame.request_id, ok: false, error: { code: answer.code as never, message: answer.message } },
     );
-  const fileGone = (url: string) => eventually(async () => (await fetch(url, asRunner)).status === 404, 'the stored file to be deleted', 10_000);
+  const fileGone = (url: string) => eventually(async () => (await asHolder(url)).status === 404, 'the stored file to be deleted', 10_000);
 
   it("hands the runner a link under the control plane's origin that serves the file to the runner token only, then deletes it", async () => {
     // URL-safe, unpadded and wrapped at 76 characters: the bytes stored are still exactly the file's.
@@ -92,7 +89,7 @@ describe('the file between the API and the runner', () => {
 
     expect((await fetch(media.source.url)).status).toBe(401);
     expect((await fetch(media.source.url, { headers: { authorization: 'Bearer sk_live_not-a-runner' } })).status).toBe(401);
-    const download = await fetch(media.source.url, asRunner);
+    const download = await asHolder(media.source.url);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('text/plain');
     expect(Buffer.from(await download.arrayBuffer()).equals(file)).toBe(true);
@@ -123,7 +120,7 @@ describe('the file between the API and the runner', () => {
     const { media } = await nextSend();
     expect(media).toMatchObject({ kind: 'video', mimetype: 'video/mp4' });
     expectError(await sending, 504, 'runner_timeout');
-    expect((await fetch(media.source.url, asRunner)).status).toBe(200);
+    expect((await asHolder(media.source.url)).status).toBe(200);
   }, 40_000);
 });
 
@@ -150,6 +147,13 @@ describe('media sends a contact receives', () => {
           res.writeHead(200, { 'content-type': 'application/octet-stream' });
           for (let i = 0; i < 10; i++) res.write(Buffer.alloc(MAX_MEDIA_BYTES() / 8));
           return res.end();
+        // An allowed source that sends the Worker on to where it must not go.
+        case '/moved-to-metadata':
+          return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/iam/security-credentials/' }).end();
+        case '/moved-to-wildcard-dns':
+          return res.writeHead(301, { location: `http://127.0.0.1.nip.io:${inject('mediaServerPort')}/files/brochure.pdf` }).end();
+        case '/moved-to-webhook-sink':
+          return res.writeHead(307, { location: `http://127.0.0.1:${inject('webhookSinkPort')}/files/brochure.pdf` }).end();
         default:
           return res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file');
       }
@@ -189,7 +193,8 @@ describe('media sends a contact receives', () => {
       type: 'image',
       message: 'Look at this',
       client_message_id: body.client_message_id,
-      content: { type: 'image', mimetype: 'image/png', filename: null, size: png.length, sha256: sha256(png) },
+      // The shape a received image's content has (protocol/inbound-content.ts MediaContent).
+      content: { mimetype: 'image/png', size: png.length, sha256: sha256(png) },
     });
 
     const again = await send(body);
@@ -210,7 +215,7 @@ describe('media sends a contact receives', () => {
     expect(await history(pid)).toMatchObject({
       type: 'document',
       message: 'Our prices',
-      content: { type: 'document', mimetype: 'application/pdf', filename: 'brochure.pdf', size: pdf.length, sha256: sha256(pdf) },
+      content: { mimetype: 'application/pdf', filename: 'brochure.pdf', size: pdf.length, sha256: sha256(pdf) },
     });
     expect(hits.get('/files/brochure.pdf')).toBe(before + 1);
 
@@ -254,6 +259,33 @@ describe('media sends a contact receives', () => {
       const res = await send({ media: { type: 'document', url } });
       expectError(res, 400, 'invalid_media_url');
     }
+  });
+
+  it('refuses every hostile form of media URL with 400 invalid_media_url, saying which rule', async () => {
+    for (const [url, reason] of HOSTILE_URLS) {
+      const res = await send({ media: { type: 'document', url } });
+      expectError(res, 400, 'invalid_media_url');
+      expect(res.body.error.details, url).toEqual({ reason });
+    }
+    // The webhook sink the operator allowed as a webhook target is no media source: each allowance is its own.
+    const sink = await send({ media: { type: 'document', url: `http://127.0.0.1:${inject('webhookSinkPort')}/files/brochure.pdf` } });
+    expectError(sink, 400, 'invalid_media_url');
+    expect(sink.body.error.details).toEqual({ reason: 'private_address' });
+  });
+
+  it.each([
+    ['/moved-to-metadata', 'http://169.254.169.254/latest/meta-data/iam/security-credentials/', /link-local/],
+    ['/moved-to-wildcard-dns', () => `http://127.0.0.1.nip.io:${inject('mediaServerPort')}/files/brochure.pdf`, /wildcard DNS/],
+    ['/moved-to-webhook-sink', () => `http://127.0.0.1:${inject('webhookSinkPort')}/files/brochure.pdf`, /loopback/],
+  ])('refuses an allowed source that redirects to a non-public one (%s), and records nothing', async (path, target, why) => {
+    const client_message_id = `moved-${uniqueId()}`;
+    const res = await send({ client_message_id, media: { type: 'document', url: `${files()}${path}` } });
+    expectError(res, 400, 'invalid_media_url');
+    const to = typeof target === 'function' ? target() : target;
+    expect(res.body.error.details).toEqual({ reason: 'private_address', redirected_to: to });
+    expect(res.body.error.message).toMatch(why);
+    const rows = (await t.api.get(`/api/messages/${link.id}/${contact}`)).body as any[];
+    expect(rows.some((m) => m.client_message_id === client_message_id)).toBe(false);
   });
 
   it('refuses files over MAX_MEDIA_BYTES with 413, and bodies over what this route allows', async () => {

@@ -1,64 +1,24 @@
 // Restore on restart: stop every runner and the control plane, start them again, and every linked
 // connection comes back without a new QR (auth state from R2, leases from the Scheduler's storage).
 import { afterAll, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { freePort } from '../../scripts/lib/ports';
-import { startRunner, type RunnerProcess } from '../../scripts/lib/runner-process';
-import { startStack, type Stack } from '../../scripts/lib/stack';
 import { closeDatabase, newTenant, uniqueId } from '../harness/api';
-import { TEST_SCHEDULER_VARS } from '../harness/global-setup';
+import { apiAt, ownControlPlane, ownDataDir, ownRunner, stopOwn } from '../harness/own-stack';
 import { eventually, phone, phoneNumber } from '../harness/whatsapp';
 
-const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  await stopOwn();
   await closeDatabase();
 });
 
-async function controlPlane(dataDir: string, port: number): Promise<Stack> {
-  const stack = await startStack({
-    dashboard: 'if-missing',
-    dataDir,
-    port,
-    databaseUrl: inject('databaseUrl'),
-    vars: { RUNNER_TOKEN: inject('runnerToken'), ...TEST_SCHEDULER_VARS },
-    prebuilt: true,
-    log: process.env.E2E_VERBOSE ? undefined : () => {},
-  });
-  cleanups.push(() => stack.stop());
-  return stack;
-}
-
-async function runner(url: string, id: string): Promise<RunnerProcess> {
-  const r = await startRunner({
-    controlPlaneUrl: url,
-    runnerToken: inject('runnerToken'),
-    runnerId: id,
-    waWebSocketUrl: inject('emulatorUrl'),
-    waTrustRoot: inject('emulatorRootPublicKey'),
-    log: process.env.E2E_VERBOSE ? undefined : () => {},
-  });
-  cleanups.push(() => r.stop(5_000));
-  return r;
-}
-
 it('every linked connection returns after the runners and the Worker restart, with no QR', async () => {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchboard-restore-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const dataDir = await ownDataDir('restore');
   const port = await freePort();
-  let stack = await controlPlane(dataDir, port);
-  const first = await runner(stack.url, 'restore-a');
+  let stack = await ownControlPlane(dataDir, port);
+  const first = await ownRunner(stack.url, 'restore-a');
 
   const t = await newTenant('restore');
-  const api = (method: string, p: string, body?: unknown) =>
-    fetch(`${stack.url}${p}`, {
-      method,
-      headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  const api = apiAt(() => stack.url, t.apiKey);
 
   const contact = phoneNumber();
   await phone('POST', '/contacts', { phone: contact, name: 'Restore contact' });
@@ -82,8 +42,8 @@ it('every linked connection returns after the runners and the Worker restart, wi
   await stack.stop();
 
   // Everything starts again, on the same storage.
-  stack = await controlPlane(dataDir, port);
-  await runner(stack.url, 'restore-b');
+  stack = await ownControlPlane(dataDir, port);
+  await ownRunner(stack.url, 'restore-b');
   for (const link of links) {
     await phone('POST', `/contacts/${contact}/messages`, { to: link.number, text: `back after restart ${link.id}` });
   }

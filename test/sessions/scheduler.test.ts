@@ -56,16 +56,17 @@ describe('leases and fencing', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ accepted: [{ connection_pk: pk, count: 1 }], rejected: [] });
     const stale = await postEvents(a.id, [{ connection_pk: pk, epoch: epoch - 1, events: [statusEvent('connecting')] }]);
-    expect(stale.body).toEqual({ accepted: [], rejected: [{ connection_pk: pk, reason: 'stale_epoch' }] });
+    // An epoch this runner never held (the one before its grant): nothing of it is kept.
+    expect(stale.body).toEqual({ accepted: [], rejected: [{ connection_pk: pk, reason: 'not_lease_holder' }] });
     const unknown = await postEvents(a.id, [{ connection_pk: randomUUID(), epoch, events: [statusEvent('connecting')] }]);
     expect(unknown.body.rejected[0].reason).toBe('unknown_connection');
 
-    expect((await authState('GET', pk, epoch)).status).toBe(404);
+    expect((await authState(a.id, 'GET', pk, epoch)).status).toBe(404);
     const write = (e: number, seq: number, kind: 'delta' | 'snapshot', data: string) =>
-      authState('POST', pk, e, { runner_id: a.id, epoch: e, kind, seq, data });
+      authState(a.id, 'POST', pk, e, { runner_id: a.id, epoch: e, kind, seq, data });
     expect((await write(epoch, 1, 'delta', '{"keys":{"a":1}}')).status).toBe(204);
     expect((await write(epoch, 2, 'delta', '{"keys":{"b":2}}')).status).toBe(204);
-    expect((await authState('GET', pk, epoch)).body).toEqual({
+    expect((await authState(a.id, 'GET', pk, epoch)).body).toEqual({
       snapshot: null,
       deltas: [
         { seq: 1, data: '{"keys":{"a":1}}' },
@@ -74,14 +75,15 @@ describe('leases and fencing', () => {
     });
     expect((await write(epoch, 2, 'snapshot', '{"creds":{},"keys":{"a":1,"b":2}}')).status).toBe(204);
     expect((await write(epoch, 3, 'delta', '{"keys":{"c":3}}')).status).toBe(204);
-    expect((await authState('GET', pk, epoch)).body).toEqual({
+    expect((await authState(a.id, 'GET', pk, epoch)).body).toEqual({
       snapshot: { seq: 2, data: '{"creds":{},"keys":{"a":1,"b":2}}' },
       deltas: [{ seq: 3, data: '{"keys":{"c":3}}' }],
     });
+    // An epoch this runner was never granted.
     const staleWrite = await write(epoch + 1, 4, 'delta', '{}');
-    expect(staleWrite.status).toBe(409);
-    expect(staleWrite.body.error.code).toBe('stale_epoch');
-    expect((await authState('GET', pk, epoch - 1)).status).toBe(409);
+    expect(staleWrite.status).toBe(403);
+    expect(staleWrite.body.error.code).toBe('not_lease_holder');
+    expect((await authState(a.id, 'GET', pk, epoch - 1)).status).toBe(403);
   });
 
   it('accepted events reach Postgres through the events queue and show in the API', async () => {
@@ -168,7 +170,8 @@ describe('leases and fencing', () => {
     expect(zombie.body).toEqual({ accepted: [{ connection_pk: pk, count: 1 }], rejected: [{ connection_pk: pk, reason: 'stale_epoch' }] });
     await eventually(async () => (await t.api.get(`/api/messages/${id}/923001234567`)).body.some((m: { message: string }) => m.message === 'received by the old holder'), 'the old holder\'s message to be stored', 15_000);
     expect((await t.api.get(`/api/connections/${id}`)).body.status).not.toBe('connected');
-    expect((await authState('POST', pk, first.epoch, { runner_id: a.id, epoch: first.epoch, kind: 'delta', seq: 9, data: '{}' })).status).toBe(409);
+    const lateWrite = await authState(a.id, 'POST', pk, first.epoch, { runner_id: a.id, epoch: first.epoch, kind: 'delta', seq: 9, data: '{}' });
+    expect([lateWrite.status, lateWrite.body.error.code]).toEqual([403, 'stale_epoch']);
     expect((await postEvents(b.id, [{ connection_pk: pk, epoch: moved.epoch, events: [statusEvent('connecting')] }])).body.accepted).toHaveLength(1);
   });
 

@@ -196,6 +196,38 @@ describe('webhooks', () => {
     expect(() => verify(`whsec_${Buffer.from(randomUUID()).toString('base64')}`, got!)).toThrow();
   });
 
+  it('keeps the secrets sealed at rest: the columns hold neither secret, each bound to its connection', async () => {
+    const [row] = await database().select().from(connections).where(eq(connections.connectionId, link.id));
+    for (const stored of [row!.webhookSecret, row!.previousWebhookSecret!]) {
+      expect(stored).toMatch(/^sealed:e2e:[A-Za-z0-9_-]+$/);
+      expect(stored).not.toContain(secret.slice('whsec_'.length, 20));
+    }
+    // Created ones too (the secret shown once at creation is not what the row holds).
+    const created = await t.api.post('/api/connections', { connection_id: `sealed-${randomUUID().slice(0, 8)}` });
+    expect(created.status).toBe(201);
+    const [fresh] = await database().select().from(connections).where(eq(connections.connectionId, created.body.connection_id));
+    expect(fresh!.webhookSecret).toMatch(/^sealed:e2e:/);
+    expect(fresh!.webhookSecret).not.toContain(created.body.webhook_secret);
+  });
+
+  it('a plain secret from before sealing keeps signing, and the cron seals it', async () => {
+    const plain = `whsec_${Buffer.from(randomUUID().replaceAll('-', '')).toString('base64')}`;
+    await database().update(connections).set({ webhookSecret: plain, previousWebhookSecret: null }).where(eq(connections.connectionId, link.id));
+    secret = plain;
+    const endpoint = sink.endpoint();
+    await messageTo(endpoint, 'signed under a plain secret');
+    const [got] = await eventually(async () => (sink.at(endpoint.path).length ? sink.at(endpoint.path) : undefined), 'the webhook');
+    expect(verify(plain, got!)).toMatchObject({ message: 'signed under a plain secret' });
+    await eventually(async () => {
+      const [row] = await database().select().from(connections).where(eq(connections.connectionId, link.id));
+      return row!.webhookSecret.startsWith('sealed:e2e:');
+    }, 'the secret sealed by the cron');
+    const later = sink.endpoint();
+    await messageTo(later, 'signed after sealing');
+    const [again] = await eventually(async () => (sink.at(later.path).length ? sink.at(later.path) : undefined), 'the webhook');
+    expect(verify(plain, again!)).toMatchObject({ message: 'signed after sealing' });
+  });
+
   it('subscriptions: message.sent and message.status only when asked for; message.received by default', async () => {
     const quiet = sink.endpoint();
     expect((await t.api.patch(`/api/connections/${link.id}/webhook`, { webhook_url: quiet.url })).body.webhook_events).toEqual(['message.received']);
@@ -246,7 +278,7 @@ describe('webhooks', () => {
       const l = (await logsOf(t, link.id, '?state=failed')).filter((x) => x.url.startsWith('http://169.254.169.254'));
       return l.length ? l : undefined;
     }, 'a refused delivery');
-    expect(log.error).toMatch(/refused.*private, loopback or link-local/);
+    expect(log.error).toMatch(/refused: 169\.254\.169\.254 is not a public address \(169\.254\.0\.0\/16, link-local/);
     expect(log.status_code).toBeNull();
     await db.update(connections).set({ webhookUrl: endpoint.url }).where(eq(connections.connectionId, link.id));
   });

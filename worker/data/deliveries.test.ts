@@ -49,7 +49,7 @@ describe('webhook deliveries', () => {
     const [a, b] = await Promise.all([claimDelivery(http, d.id), claimDelivery(http, d.id)]);
     expect([a, b].filter(Boolean)).toHaveLength(1);
     const claimed = (a ?? b)!;
-    expect(claimed).toMatchObject({ attempt: 1, roundAttempt: 1, eventType: 'connection.status', webhookUrl: 'https://hooks.example.com/in', secrets: ['whsec_dGVzdA=='] });
+    expect(claimed).toMatchObject({ attempt: 1, roundAttempt: 1, eventType: 'connection.status', webhookUrl: 'https://hooks.example.com/in', storedSecrets: ['whsec_dGVzdA=='] });
     await recordAttempt(http, { delivery: claimed, payload: '{"a":1}', url: 'https://hooks.example.com/in', state: 'retrying', statusCode: 500, durationMs: 3, error: 'boom', responseExcerpt: 'no', nextAttemptAt: new Date(Date.now() + 60_000) });
     // Not due for a minute: a message that comes early (a duplicate) leaves it alone.
     expect(await claimDelivery(http, d.id)).toBeUndefined();

@@ -23,8 +23,8 @@ export interface ClaimedDelivery {
   attempt: number;
   roundAttempt: number;
   webhookUrl: string | null;
-  /** The current secret first, then the previous one while it is still honoured. */
-  secrets: string[];
+  /** The current secret first, then the previous one while it is still honoured; as stored (sealed: webhooks/secrets.ts). */
+  storedSecrets: string[];
   message: MessageRow | null;
 }
 
@@ -69,7 +69,7 @@ export async function claimDeliveries(db: Db, ids: string[]): Promise<ClaimedDel
     attempt: Number(r.attempts),
     roundAttempt: Number(r.round_attempts),
     webhookUrl: (r.webhook_url as string | null) ?? null,
-    secrets: [String(r.webhook_secret), ...(r.previous_secret ? [String(r.previous_secret)] : [])],
+    storedSecrets: [String(r.webhook_secret), ...(r.previous_secret ? [String(r.previous_secret)] : [])],
     message: r.message ? toMessageRow(r.message as Record<string, unknown>) : null,
   }));
 }

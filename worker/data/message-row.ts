@@ -15,6 +15,9 @@ export function toMessageRow(j: Record<string, unknown>): MessageRow {
     type: String(j.type),
     text: (j.text as string | null) ?? null,
     content: j.content ?? null,
+    replyTo: (j.reply_to as string | null) ?? null,
+    mentions: (j.mentions as string[] | null) ?? null,
+    proto: j.proto ?? null,
     clientMessageId: (j.client_message_id as string | null) ?? null,
     providerMessageId: (j.provider_message_id as string | null) ?? null,
     requestHash: (j.request_hash as string | null) ?? null,
@@ -23,6 +26,11 @@ export function toMessageRow(j: Record<string, unknown>): MessageRow {
     sentAt: asDate(j.sent_at)!,
     createdAt: asDate(j.created_at)!,
     updatedAt: asDate(j.updated_at)!,
+    editedAt: asDate(j.edited_at),
+    deletedAt: asDate(j.deleted_at),
+    edits: (j.edits as MessageRow['edits'] | undefined) ?? [],
+    reactions: (j.reactions as MessageRow['reactions'] | undefined) ?? [],
+    pollVotes: (j.poll_votes as MessageRow['pollVotes'] | undefined) ?? null,
   };
 }
 

@@ -1,7 +1,7 @@
 // Reads of chats and message history, always through a connection the caller already owns.
 import { and, desc, eq } from 'drizzle-orm';
 import { chats, messages } from '../../drizzle/schema';
-import type { Chat, Message } from '../../protocol/messages';
+import { tallyPoll, type Chat, type Message } from '../../protocol/messages';
 import type { Db } from './db';
 import { olderThan, type Cursor } from './pagination';
 
@@ -18,7 +18,10 @@ export function toMessage(row: MessageRow, connectionId: string): Message {
     to: row.toJid,
     type: row.type,
     message: row.text,
-    content: row.content ?? null,
+    content: (row.content ?? null) as Message['content'],
+    reply_to: row.replyTo ?? null,
+    mentions: row.mentions ?? null,
+    media: null,
     client_message_id: row.clientMessageId,
     provider_message_id: row.providerMessageId,
     status: row.status,
@@ -26,7 +29,33 @@ export function toMessage(row: MessageRow, connectionId: string): Message {
     timestamp: row.sentAt.toISOString(),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+    edited_at: row.editedAt?.toISOString() ?? null,
+    deleted_at: row.deletedAt?.toISOString() ?? null,
+    edits: row.edits ?? [],
+    reactions: row.reactions ?? [],
+    poll_votes: isPoll(row.type) ? tallyPoll(pollOptionsOf(row.content), row.pollVotes ?? []) : null,
   };
+}
+
+const isPoll = (type: string) => type === 'poll' || type.startsWith('pollCreation');
+
+/**
+ * The option names of a stored poll's content, in order: the `poll` content of protocol/inbound-content.ts
+ * (`{ name, options }`), or from rows stored before it a send's `{ poll: { options } }` or Baileys'
+ * pollCreationMessage of any version.
+ */
+export function pollOptionsOf(content: unknown): string[] {
+  if (!content || typeof content !== 'object') return [];
+  const own = (content as { options?: unknown }).options;
+  if (Array.isArray(own) && own.every((o) => typeof o === 'string')) return own as string[];
+  const sent = (content as { poll?: { options?: unknown } }).poll?.options;
+  if (Array.isArray(sent)) return sent.filter((o): o is string => typeof o === 'string');
+  for (const [key, value] of Object.entries(content as Record<string, unknown>)) {
+    if (!key.startsWith('pollCreationMessage') || !value || typeof value !== 'object') continue;
+    const options = (value as { options?: unknown }).options;
+    if (Array.isArray(options)) return options.map((o) => (o as { optionName?: unknown })?.optionName).filter((n): n is string => typeof n === 'string');
+  }
+  return [];
 }
 
 export function toChat(row: ChatRow): Chat {

@@ -2,13 +2,16 @@
 // so a retried request (same client_message_id) finds it and never sends twice.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { apiKeys, connections, messages, nowMs } from '../../drizzle/schema';
+import type { ApiKeyScope } from '../../protocol/auth';
 import { hmacSha256, sha256Hex, toHex } from '../auth/credentials';
+import { scopesNeeded, type KeyRefusal, type RouteScope } from '../auth/scopes';
 import { ApiError } from '../http/errors';
 import type { Db } from './db';
 import type { ConnectionRow } from './connections';
 import type { MessageRow } from './messages';
 import { toMessageRow } from './message-row';
 import { deliveryIdsColumn, deliveryIdsOf, outboxCtes } from './outbox';
+import { tenantLimit } from '../limits/quotas';
 
 /** States from which a retry may (re)send: nothing is known to have reached WhatsApp. */
 export const RESENDABLE = ['pending', 'unknown', 'failed'] as const;
@@ -32,7 +35,14 @@ export async function providerIdFor(secret: string | undefined, connectionId: st
  * (recipient, text, file), else it is a reused id, not a retry. A file counts by its bytes' hash (base64)
  * or its URL.
  */
-export async function requestHashOf(req: { to: string; message?: string; media?: Record<string, unknown>; mediaSha256?: string }): Promise<string> {
+export async function requestHashOf(req: {
+  to: string;
+  message?: string;
+  media?: Record<string, unknown>;
+  mediaSha256?: string;
+  /** The other kinds and options (location, poll, reply_to, …); absent for a seed text or a file, whose hash stays as it was. */
+  extras?: Record<string, unknown>;
+}): Promise<string> {
   const media = req.media
     ? Object.fromEntries(
         Object.entries({ ...req.media, base64: undefined, sha256: req.mediaSha256 })
@@ -40,28 +50,53 @@ export async function requestHashOf(req: { to: string; message?: string; media?:
           .sort(([a], [b]) => a.localeCompare(b)),
       )
     : null;
-  return sha256Hex(JSON.stringify([req.to, req.message ?? null, media]));
+  const asked: unknown[] = [req.to, req.message ?? null, media];
+  if (req.extras) asked.push(canonical(req.extras));
+  return sha256Hex(JSON.stringify(asked));
 }
+
+/** Objects with their keys sorted (at any depth), so the same request written in another key order hashes the same. */
+const canonical = (v: unknown): unknown =>
+  Array.isArray(v)
+    ? v.map(canonical)
+    : typeof v === 'object' && v !== null
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canonical(x)]))
+      : v;
 
 /**
  * Whose connection the send names: a tenant already authenticated, or an API key not yet checked. The
- * send path checks the key inside its own statement (one round trip less on the hottest route); a key
- * that is missing or revoked then matches no tenant, so nothing is read or written, and the caller
- * answers 401 (`keyValid: false`).
+ * send path checks the key inside its own statement (one round trip less on the hottest route), with the
+ * rules `requireTenant` applies everywhere else: not revoked, not expired, holding the route's scope
+ * (`requiredScope`, auth/scopes.ts). A key that fails them matches no tenant, so nothing is read or
+ * written, and the statement says why (`refusal`) for the caller to answer as the middleware would.
  */
-export type TenantScope = { tenantId: string } | { apiKeyHash: string };
+export type TenantScope = { tenantId: string } | { apiKeyHash: string; requiredScope: RouteScope | undefined };
 
-const scopeTenant = (scope: TenantScope) =>
+const textArray = (values: readonly string[]) =>
+  values.length ? sql`array[${sql.join(values.map((v) => sql`${v}`), sql`, `)}]::text[]` : sql`'{}'::text[]`;
+
+/** The `tenant` CTE: one row, `id` (null when refused), `refusal` (null when accepted), and the key's `scopes` and `expires_at` to say why. */
+const tenantCte = (scope: TenantScope) =>
   'tenantId' in scope
-    ? sql`${scope.tenantId}::uuid`
-    : sql`(select tenant_id from ${apiKeys} where key_hash = ${scope.apiKeyHash} and revoked_at is null)`;
+    ? sql`tenant as (select ${scope.tenantId}::uuid as id, null::text as refusal, null::text[] as scopes, null::timestamptz as expires_at)`
+    : sql`tenant as (
+        select case when k.refusal is null then k.tenant_id end as id,
+               case when k.tenant_id is null then 'invalid_api_key' else k.refusal end as refusal, k.scopes, k.expires_at
+        from (select 1) one left join lateral (
+          select tenant_id, scopes, expires_at,
+                 case when expires_at <= now() then 'api_key_expired'
+                      when not (scopes @> ${textArray(scopesNeeded(scope.requiredScope))}) then 'insufficient_scope' end as refusal
+          from ${apiKeys} where key_hash = ${scope.apiKeyHash} and revoked_at is null
+        ) k on true
+      )`;
 
-/** With a key scope, the key's last_used_at is kept to the minute, as the auth middleware does. */
+/** With a key scope, the key's last_used_at is kept to the minute, as the auth middleware does (accepted keys only). */
 const touchKey = (scope: TenantScope) =>
   'apiKeyHash' in scope
     ? sql`touched as (
         update ${apiKeys} set last_used_at = now()
         where key_hash = ${scope.apiKeyHash} and revoked_at is null
+          and (expires_at is null or expires_at > now()) and scopes @> ${textArray(scopesNeeded(scope.requiredScope))}
           and (last_used_at is null or last_used_at < now() - interval '1 minute')
         returning 1
       ),`
@@ -75,17 +110,24 @@ export interface OutboundDraft {
   type: string;
   text: string | null;
   content?: unknown;
+  /** What it quotes (a provider_message_id) and the JIDs it mentions. */
+  replyTo?: string;
+  mentions?: string[];
+  /** The WhatsApp message it goes out as, when known beforehand (a forward): what quoting it later sends. */
+  proto?: unknown;
   clientMessageId?: string;
   providerMessageId: string;
   /** requestHashOf the request (with a client_message_id). */
   requestHash?: string;
+  /** The Worker's sends per minute per tenant (TENANT_SENDS_PER_MINUTE): answered as the tenant's own, its override if it has one. */
+  sendsPerMinute: number;
 }
 
 export interface OpenedOutbound {
-  /** False when the scope's API key is unknown or revoked (then nothing else is set). */
-  keyValid: boolean;
+  /** Set when the scope's API key may not make this send (then nothing else is set). */
+  refused?: RefusedKey;
   /** Absent when the tenant has no such connection. */
-  connection?: { pk: string; status: ConnectionRow['status']; statusReason: string | null };
+  connection?: { pk: string; status: ConnectionRow['status']; statusReason: string | null; sendsPerMinute: number };
   /** The outbound row: just recorded, or recorded by an earlier attempt. Absent when nothing was recorded (not connected). */
   message?: {
     id: number;
@@ -98,8 +140,18 @@ export interface OpenedOutbound {
   };
 }
 
+/** Why the statement refused a key, with what the key holds (nothing, for an unknown key) to say so. */
+export interface RefusedKey {
+  reason: KeyRefusal;
+  scopes: ApiKeyScope[];
+  expiresAt: Date | null;
+}
+
 type LookupRow = {
   key_tenant: string | null;
+  key_refusal: KeyRefusal | null;
+  key_scopes: ApiKeyScope[] | null;
+  key_expires_at: string | Date | null;
   connection_pk: string | null;
   connection_status: ConnectionRow['status'];
   connection_status_reason: string | null;
@@ -109,7 +161,11 @@ type LookupRow = {
   earlier_age_ms: string | number | null;
   provider_message_id: string | null;
   request_hash: string | null;
+  sends_per_minute: number | string;
 };
+
+/** The tenant's sends per minute (its tenant_limits override, else the Worker's), read in the send statement: no round trip of its own. */
+const sendsPerMinuteOf = (d: Pick<OutboundDraft, 'sendsPerMinute'>) => tenantLimit(sql`tenant.id`, 'sends_per_minute', d.sendsPerMinute);
 
 /**
  * Joins, as `earlier`, the row a previous attempt of this send recorded (same provider or client id), if
@@ -130,23 +186,25 @@ const earlierAttempt = (d: Pick<OutboundDraft, 'clientMessageId' | 'providerMess
  */
 export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutbound> {
   const result = await db.execute<LookupRow>(sql`
-    with ${touchKey(d.scope)} tenant as (select ${scopeTenant(d.scope)} as id),
+    with ${touchKey(d.scope)} ${tenantCte(d.scope)},
     conn as (
       select c.id, c.status, c.status_reason from ${connections} c, tenant
       where c.tenant_id = tenant.id and c.connection_id = ${d.connectionId}
     ), inserted as (
-      insert into ${messages} (connection_pk, chat_id, direction, to_jid, type, text, content, client_message_id, provider_message_id, request_hash, status)
-      select id, ${d.chatId}, 'outbound', ${d.toJid}, ${d.type}, ${d.text}, ${d.content === undefined ? null : JSON.stringify(d.content)}::jsonb,
+      insert into ${messages} (connection_pk, chat_id, direction, to_jid, type, text, content, reply_to, mentions, proto, client_message_id, provider_message_id, request_hash, status)
+      select id, ${d.chatId}, 'outbound', ${d.toJid}, ${d.type}, ${d.text}, ${d.content === undefined || d.content === null ? null : JSON.stringify(d.content)}::jsonb,
+             ${d.replyTo ?? null}, ${d.mentions ? JSON.stringify(d.mentions) : null}::jsonb, ${d.proto === undefined ? null : JSON.stringify(d.proto)}::jsonb,
              ${d.clientMessageId ?? null}, ${d.providerMessageId}, ${d.requestHash ?? null}, 'pending'
       from conn where status = 'connected'
       on conflict do nothing
       returning id, status, provider_message_id, request_hash
     )
-    select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
+    select tenant.id as key_tenant, tenant.refusal as key_refusal, tenant.scopes as key_scopes, tenant.expires_at as key_expires_at, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            coalesce(inserted.id, earlier.id) as message_id, coalesce(inserted.status, earlier.status) as message_status,
            case when inserted.id is null then earlier.age_ms end as earlier_age_ms,
            coalesce(inserted.provider_message_id, earlier.provider_message_id) as provider_message_id,
-           case when inserted.id is null then earlier.request_hash else inserted.request_hash end as request_hash
+           case when inserted.id is null then earlier.request_hash else inserted.request_hash end as request_hash,
+           ${sendsPerMinuteOf(d)} as sends_per_minute
     from tenant
     left join conn on true
     left join inserted on true
@@ -162,17 +220,17 @@ export async function openOutbound(db: Db, d: OutboundDraft): Promise<OpenedOutb
  */
 export async function findOutbound(
   db: Db,
-  d: Pick<OutboundDraft, 'scope' | 'connectionId' | 'clientMessageId' | 'providerMessageId'>,
+  d: Pick<OutboundDraft, 'scope' | 'connectionId' | 'clientMessageId' | 'providerMessageId' | 'sendsPerMinute'>,
 ): Promise<OpenedOutbound> {
   const result = await db.execute<LookupRow>(sql`
-    with ${touchKey(d.scope)} tenant as (select ${scopeTenant(d.scope)} as id),
+    with ${touchKey(d.scope)} ${tenantCte(d.scope)},
     conn as (
       select c.id, c.status, c.status_reason from ${connections} c, tenant
       where c.tenant_id = tenant.id and c.connection_id = ${d.connectionId}
     )
-    select tenant.id as key_tenant, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
+    select tenant.id as key_tenant, tenant.refusal as key_refusal, tenant.scopes as key_scopes, tenant.expires_at as key_expires_at, conn.id as connection_pk, conn.status as connection_status, conn.status_reason as connection_status_reason,
            earlier.id as message_id, earlier.status as message_status, earlier.age_ms as earlier_age_ms, earlier.provider_message_id,
-           earlier.request_hash
+           earlier.request_hash, ${sendsPerMinuteOf(d)} as sends_per_minute
     from tenant
     left join conn on true
     ${earlierAttempt(d)}
@@ -181,11 +239,18 @@ export async function findOutbound(
 }
 
 function opened(row: LookupRow, providerMessageId: string): OpenedOutbound {
-  if (row.key_tenant === null) return { keyValid: false };
-  if (row.connection_pk === null) return { keyValid: true };
+  if (row.key_tenant === null) {
+    const expiresAt = row.key_expires_at === null ? null : new Date(row.key_expires_at);
+    return { refused: { reason: row.key_refusal ?? 'invalid_api_key', scopes: row.key_scopes ?? [], expiresAt } };
+  }
+  if (row.connection_pk === null) return {};
   return {
-    keyValid: true,
-    connection: { pk: row.connection_pk, status: row.connection_status, statusReason: row.connection_status_reason },
+    connection: {
+      pk: row.connection_pk,
+      status: row.connection_status,
+      statusReason: row.connection_status_reason,
+      sendsPerMinute: Number(row.sends_per_minute),
+    },
     message:
       row.message_id === null
         ? undefined
@@ -200,15 +265,35 @@ function opened(row: LookupRow, providerMessageId: string): OpenedOutbound {
 }
 
 /**
+ * The last part of a statement whose `moved` CTE updated one message and whose outbox CTEs wrote its
+ * deliveries: the row as it is now, its tenant, and the deliveries' ids (read by movedOutcome).
+ */
+export const SELECT_MOVED = sql`select to_jsonb(moved.*) as row, c.tenant_id, ${deliveryIdsColumn(sql`moved.id`)}
+    from moved join ${connections} c on c.id = moved.connection_pk`;
+
+/** What a statement ending in SELECT_MOVED answered: the row when it moved one, and the deliveries made. */
+export function movedOutcome(rows: Record<string, unknown>[]): { row: MessageRow | undefined; tenantId: string | undefined; deliveries: string[] } {
+  const r = rows[0];
+  return {
+    row: r ? toMessageRow(r.row as Record<string, unknown>) : undefined,
+    tenantId: r ? String(r.tenant_id) : undefined,
+    deliveries: deliveryIdsOf(rows),
+  };
+}
+
+/**
  * The send went out (WhatsApp acknowledged it): the row becomes `sent` unless receipts moved it on already,
  * and in the same statement its message.sent and message.status deliveries join the webhook outbox
  * (data/outbox.ts). Whichever of this and the server-ack receipt moves the row first tells it; the other
  * finds nothing to move. Answers the row when this moved it, and the deliveries made.
+ * WhatsApp's timestamp (whole seconds) only ever moves sent_at later, never before the row was written:
+ * lowered, it would put this message behind the one sent just before it in the same second, whenever
+ * that one's receipt moved it first and so kept its millisecond sent_at.
  */
 export async function markSent(db: Db, id: number, sentAt?: Date): Promise<{ row?: MessageRow; tenantId?: string; deliveries: string[] }> {
   const result = await db.execute<Record<string, unknown>>(sql`
     with moved as (
-      update ${messages} m set status = 'sent', error = null, sent_at = coalesce(${sentAt?.toISOString() ?? null}::timestamptz, m.sent_at), updated_at = ${nowMs}
+      update ${messages} m set status = 'sent', error = null, sent_at = greatest(${sentAt?.toISOString() ?? null}::timestamptz, m.sent_at), updated_at = ${nowMs}
       where m.id = ${id} and m.status in (${sql.join(RESENDABLE.map((s) => sql`${s}`), sql`, `)})
       returning m.*
     ),
@@ -218,14 +303,8 @@ export async function markSent(db: Db, id: number, sentAt?: Date): Promise<{ row
       cross join (values ('message.sent', '', null::jsonb, 1), ('message.status', ':sent', jsonb_build_object('status', 'sent', 'at', now()::text), 2))
         as e(event_type, suffix, data, ord)
     )${outboxCtes()}
-    select to_jsonb(moved.*) as row, c.tenant_id, ${deliveryIdsColumn(sql`moved.id`)}
-    from moved join ${connections} c on c.id = moved.connection_pk`);
-  const r = result.rows[0];
-  return {
-    row: r ? toMessageRow(r.row as Record<string, unknown>) : undefined,
-    tenantId: r ? String(r.tenant_id) : undefined,
-    deliveries: deliveryIdsOf(result.rows),
-  };
+    ${SELECT_MOVED}`);
+  return movedOutcome(result.rows);
 }
 
 export async function markOutbound(db: Db, id: number, status: 'unknown' | 'failed', extra: { error?: string } = {}) {

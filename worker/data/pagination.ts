@@ -12,14 +12,32 @@ export function encodeCursor(at: Date, id: string | number): string {
   return btoa(`${at.getTime()}.${id}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-export function decodeCursor(raw: string | undefined): Cursor | undefined {
+/** 9999-12-31T23:59:59.999Z: later (or before 1970) is no time of ours, and Postgres refuses year 0 and below. */
+const LAST_MS = 253_402_300_799_999;
+
+/** How a list's rows are keyed: a cursor's id must be one Postgres can compare with that column. */
+export type CursorIdKind = 'uuid' | 'serial' | 'jid';
+const CURSOR_IDS: Record<CursorIdKind, RegExp> = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  // bigserial, kept within what JavaScript numbers hold exactly (the ids are read back as numbers)
+  serial: /^[1-9]\d{0,14}$/,
+  // a WhatsApp JID (contacts are keyed by one): printable ASCII
+  jid: /^[\x21-\x7e]{1,128}$/,
+};
+
+/**
+ * The cursor, or a 400: anything a client could have altered is checked here, so a cursor that was not
+ * ours (an id of the wrong kind, a time no Date holds) never reaches the database as a 500.
+ */
+export function decodeCursor(raw: string | undefined, idKind: CursorIdKind): Cursor | undefined {
   if (raw === undefined) return undefined;
   try {
     const text = atob(raw.replace(/-/g, '+').replace(/_/g, '/'));
     const dot = text.indexOf('.');
     const ms = Number(text.slice(0, dot));
     const id = text.slice(dot + 1);
-    if (dot > 0 && Number.isSafeInteger(ms) && /^[0-9a-f-]{1,36}$/i.test(id)) return { at: new Date(ms), id };
+    const at = new Date(ms);
+    if (dot > 0 && Number.isSafeInteger(ms) && ms >= 0 && ms <= LAST_MS && CURSOR_IDS[idKind].test(id)) return { at, id };
   } catch {
     // fall through
   }

@@ -37,9 +37,9 @@ function describeStatus(status: number): string {
     case 400:
       return 'Invalid input (see error.code and error.details).';
     case 401:
-      return 'Missing or invalid credentials.';
+      return 'Missing, invalid or expired credentials (an expired API key: `api_key_expired`).';
     case 403:
-      return 'Refused (e.g. a cross-site request with a session cookie).';
+      return 'Refused: the API key lacks the scope the route needs (`insufficient_scope`), or a cookie-authenticated write came from another site (`csrf_rejected`).';
     case 404:
       return 'Not found (or owned by another tenant).';
     case 409:

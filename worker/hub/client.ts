@@ -21,3 +21,16 @@ export async function publishRealtime(env: Pick<Env, 'HUB'>, perTenant: { tenant
     }),
   );
 }
+
+/**
+ * A credential ended (key revoked, session logged out): the realtime streams it opened end too, at once.
+ * Awaited by the route, so the answer means they are closed; a Hub that cannot be reached is logged, and
+ * its streams then end at the latest when their key would have been refused anyway (expiry) or reconnect.
+ */
+export async function endStreamsOf(env: Pick<Env, 'HUB'>, tenantId: string, credential: string, reason: string): Promise<void> {
+  try {
+    await hubOf(env, tenantId).endCredential(credential, reason);
+  } catch (e) {
+    console.warn(JSON.stringify({ level: 'warn', msg: 'realtime streams could not be ended', tenant_id: tenantId, error: e instanceof Error ? e.message : String(e) }));
+  }
+}

@@ -20,7 +20,18 @@ import { encodeEvent } from '../realtime/socketio';
 import { planReplay, pruneBounds } from '../realtime/replay';
 
 /** Headers by which the Worker tells the Hub about an authenticated upgrade. */
-export const INTERNAL_HEADERS = { filter: 'x-switchboard-connection-filter', since: 'x-switchboard-since' } as const;
+export const INTERNAL_HEADERS = {
+  filter: 'x-switchboard-connection-filter',
+  since: 'x-switchboard-since',
+  /** The credential that opened the stream (realtime/credentials.ts StreamCredential), and when it expires. */
+  credential: 'x-switchboard-credential',
+  expiresAt: 'x-switchboard-credential-expires',
+} as const;
+
+/** Close code of a stream whose credential was revoked, logged out or expired (4000–4999: the application's). */
+export const CREDENTIAL_ENDED = 4001;
+const credentialTag = (credential: string) => `cred:${credential}`;
+type StreamState = { credential: string | null; expiresAt: number | null };
 
 const ALL = 'all';
 const tagOf = (connectionId: string) => `c:${connectionId}`;
@@ -52,6 +63,18 @@ export class Hub extends Server<Env> {
     sql.exec(`CREATE TABLE IF NOT EXISTS tickets (hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`);
     // Socket.IO sessions that joined this stream; connection_id NULL: every connection.
     sql.exec(`CREATE TABLE IF NOT EXISTS relays (sid TEXT PRIMARY KEY, connection_id TEXT)`);
+    // What opened each ticket and relay, so that they end with it (columns added to tables of older objects).
+    for (const [table, column] of [
+      ['tickets', 'credential TEXT'],
+      ['tickets', 'credential_expires_at INTEGER'],
+      ['relays', 'credential TEXT'],
+      ['relays', 'expires_at INTEGER'],
+    ] as const) {
+      const name = column.split(' ')[0];
+      if (!sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${table}')`).toArray().some((c) => c.name === name)) {
+        sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
+      }
+    }
     // Keep-alive without waking the Hub: a client's "ping" text frame is answered "pong" by the runtime.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
   }
@@ -144,16 +167,21 @@ export class Hub extends Server<Env> {
 
   override getConnectionTags(_connection: Connection, ctx: ConnectionContext): string[] {
     const filter = ctx.request.headers.get(INTERNAL_HEADERS.filter);
-    return [filter ? tagOf(filter) : ALL];
+    const credential = ctx.request.headers.get(INTERNAL_HEADERS.credential);
+    return [filter ? tagOf(filter) : ALL, ...(credential ? [credentialTag(credential)] : [])];
   }
 
-  override onConnect(connection: Connection, ctx: ConnectionContext): void {
+  override async onConnect(connection: Connection<StreamState>, ctx: ConnectionContext): Promise<void> {
+    const expires = ctx.request.headers.get(INTERNAL_HEADERS.expiresAt);
+    const expiresAt = expires ? Number(expires) : null;
+    connection.setState({ credential: ctx.request.headers.get(INTERNAL_HEADERS.credential), expiresAt });
     const filter = ctx.request.headers.get(INTERNAL_HEADERS.filter) || null;
     const sinceHeader = ctx.request.headers.get(INTERNAL_HEADERS.since);
     const since = sinceHeader === null ? undefined : Number(sinceHeader);
     // Sent before the 101 goes out and before any later publish can run (the object is single-threaded
     // and SQLite is synchronous), so the backlog always precedes live frames, with no gap between them.
     for (const frame of this.backlog(since, filter, nativeFrame)) connection.send(frame);
+    if (expiresAt !== null) await this.wakeAt(expiresAt);
   }
 
   override onMessage(): void {
@@ -163,9 +191,68 @@ export class Hub extends Server<Env> {
   // Socket.IO sessions -----------------------------------------------------------------------------
 
   /** A Socket.IO session joins the stream; returns its backlog (packets) when it asked with `since`. */
-  async subscribe(sid: string, connectionId: string | null, since?: number): Promise<string[]> {
-    this.ctx.storage.sql.exec('INSERT OR REPLACE INTO relays (sid, connection_id) VALUES (?, ?)', sid, connectionId);
+  async subscribe(sid: string, connectionId: string | null, since?: number, opened?: { credential: string; expiresAt: number | null }): Promise<string[]> {
+    this.ctx.storage.sql.exec(
+      'INSERT OR REPLACE INTO relays (sid, connection_id, credential, expires_at) VALUES (?, ?, ?, ?)',
+      sid,
+      connectionId,
+      opened?.credential ?? null,
+      opened?.expiresAt ?? null,
+    );
+    if (opened?.expiresAt != null) await this.wakeAt(opened.expiresAt);
     return this.backlog(since, connectionId, (event, data) => encodeEvent(event, data));
+  }
+
+  // Ending streams with their credential ------------------------------------------------------------
+
+  /**
+   * The credential is gone (a key revoked, a dashboard session logged out): every stream it opened ends
+   * now, native ones with close code 4001, Socket.IO ones with a server disconnect. Answers how many.
+   */
+  async endCredential(credential: string, reason = 'credential revoked'): Promise<number> {
+    let ended = 0;
+    for (const ws of this.ctx.getWebSockets(credentialTag(credential))) {
+      try {
+        ws.close(CREDENTIAL_ENDED, reason);
+        ended++;
+      } catch {
+        // closing already
+      }
+    }
+    const relays = this.ctx.storage.sql.exec<{ sid: string }>('DELETE FROM relays WHERE credential = ? RETURNING sid', credential).toArray();
+    await Promise.all(relays.map((r) => this.endRelay(r.sid, reason)));
+    return ended + relays.length;
+  }
+
+  /** Streams whose key expired end at its expiry, woken by the alarm. */
+  override async onAlarm(): Promise<void> {
+    const now = Date.now();
+    let next = Infinity;
+    for (const connection of this.getConnections<StreamState>()) {
+      const at = connection.state?.expiresAt;
+      if (at == null) continue;
+      if (at <= now) connection.close(CREDENTIAL_ENDED, 'credential expired');
+      else next = Math.min(next, at);
+    }
+    const sql = this.ctx.storage.sql;
+    const due = sql.exec<{ sid: string }>('DELETE FROM relays WHERE expires_at <= ? RETURNING sid', now).toArray();
+    await Promise.all(due.map((r) => this.endRelay(r.sid, 'credential expired')));
+    const later = sql.exec<{ at: number | null }>('SELECT MIN(expires_at) AS at FROM relays').one().at;
+    if (later !== null) next = Math.min(next, later);
+    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+  }
+
+  private async wakeAt(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  private async endRelay(sid: string, reason: string): Promise<void> {
+    try {
+      await this.env.SOCKETIO.get(this.env.SOCKETIO.idFromName(sid)).end(reason);
+    } catch (e) {
+      console.warn(JSON.stringify({ level: 'warn', msg: 'socket.io session could not be ended', error: e instanceof Error ? e.message : String(e) }));
+    }
   }
 
   async unsubscribe(sid: string): Promise<void> {
@@ -174,22 +261,37 @@ export class Hub extends Server<Env> {
 
   // Tickets ----------------------------------------------------------------------------------------
 
-  async issueTicket(ttlSeconds = MAX_TICKET_TTL_SECONDS): Promise<{ ticket: string; expiresAt: number }> {
+  async issueTicket(ttlSeconds = MAX_TICKET_TTL_SECONDS, issuedTo?: { credential: string; expiresAt: number | null }): Promise<{ ticket: string; expiresAt: number }> {
     const now = Date.now();
     const ttl = Math.min(Math.max(1, Math.floor(ttlSeconds)), MAX_TICKET_TTL_SECONDS);
     const secret = newSessionToken();
     const expiresAt = now + ttl * 1000;
     this.ctx.storage.sql.exec('DELETE FROM tickets WHERE expires_at <= ?', now);
-    this.ctx.storage.sql.exec('INSERT INTO tickets (hash, expires_at) VALUES (?, ?)', await sha256Hex(secret), expiresAt);
+    this.ctx.storage.sql.exec(
+      'INSERT INTO tickets (hash, expires_at, credential, credential_expires_at) VALUES (?, ?, ?, ?)',
+      await sha256Hex(secret),
+      expiresAt,
+      issuedTo?.credential ?? null,
+      issuedTo?.expiresAt ?? null,
+    );
     return { ticket: `rtk_${this.name}.${secret}`, expiresAt };
   }
 
-  /** True once for a ticket this Hub issued that has not expired; it never works again. */
-  async redeemTicket(ticket: string): Promise<boolean> {
+  /**
+   * Once for a ticket this Hub issued that has not expired (it never works again): the credential that
+   * asked for it, whose end the stream opened with it shares. Null otherwise.
+   */
+  async redeemTicket(ticket: string): Promise<{ credential: string; expiresAt: number | null } | null> {
     const m = TICKET_PATTERN.exec(ticket);
-    if (!m || m[1] !== this.name) return false;
+    if (!m || m[1] !== this.name) return null;
     const hash = await sha256Hex(m[2]!);
-    const row = this.ctx.storage.sql.exec<{ expires_at: number }>('DELETE FROM tickets WHERE hash = ? RETURNING expires_at', hash).toArray()[0];
-    return !!row && row.expires_at > Date.now();
+    const row = this.ctx.storage.sql
+      .exec<{ expires_at: number; credential: string | null; credential_expires_at: number | null }>(
+        'DELETE FROM tickets WHERE hash = ? RETURNING expires_at, credential, credential_expires_at',
+        hash,
+      )
+      .toArray()[0];
+    if (!row || row.expires_at <= Date.now()) return null;
+    return { credential: row.credential ?? 'ticket', expiresAt: row.credential_expires_at };
   }
 }

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../http/errors';
-import { acceptMediaUrl, decodeBase64, fetchMedia, mediaFromBase64 } from './media-source';
-import { parsePrivateTargetPolicy } from './webhook-url';
+import { acceptMediaUrl, decodeBase64, fetchMedia, mediaFromBase64, mediaSourcePolicy } from './media-source';
+import { parsePrivateTargetPolicy } from './outbound-url';
 
 const strict = parsePrivateTargetPolicy('');
 
@@ -76,7 +76,13 @@ describe('media URLs', () => {
         case '/redirect':
           return res.writeHead(302, { location: '/files/brochure.pdf' }).end();
         case '/redirect-private':
-          return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
+          return res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/?token=secret' }).end();
+        case '/redirect-spelled':
+          return res.writeHead(301, { location: 'http://127.0.0.1.nip.io/admin' }).end();
+        case '/redirect-other-port':
+          return res.writeHead(307, { location: `http://127.0.0.1:${port + 1}/files/brochure.pdf` }).end();
+        case '/redirect-credentials':
+          return res.writeHead(302, { location: 'https://user:pw@files.example.com/a.pdf' }).end();
         case '/redirect-loop':
           return res.writeHead(302, { location: '/redirect-loop' }).end();
         default:
@@ -95,7 +101,7 @@ describe('media URLs', () => {
   // The test server is on loopback: allowed here exactly as an operator would allow it for development.
   const allowed = () => parsePrivateTargetPolicy(`127.0.0.1:${port}`);
 
-  it('uses the webhook URL policy: private, loopback and link-local targets are refused unless allowed', async () => {
+  it('uses the outbound URL rules: non-public targets are refused unless allowed', async () => {
     for (const url of [`${base}/files/brochure.pdf`, 'http://169.254.169.254/latest/meta-data/', 'http://localhost/x', 'http://10.0.0.5/x', 'ftp://example.com/x', 'not a url']) {
       expect(() => acceptMediaUrl(url, strict)).toThrow(ApiError);
       expect(await failure(() => fetchMedia(url, { policy: strict, maxBytes: 1e6 }))).toMatchObject({ status: 400, code: 'invalid_media_url' });
@@ -104,7 +110,7 @@ describe('media URLs', () => {
     expect(acceptMediaUrl(`${base}/a.pdf`, allowed()).toString()).toBe(`${base}/a.pdf`);
     expect(acceptMediaUrl(`${base}/a.pdf`, parsePrivateTargetPolicy('true')).toString()).toBe(`${base}/a.pdf`);
     // An allowed host:port does not open the others.
-    expect(() => acceptMediaUrl(`http://127.0.0.1:${port + 1}/a.pdf`, allowed())).toThrow(/private, loopback/);
+    expect(() => acceptMediaUrl(`http://127.0.0.1:${port + 1}/a.pdf`, allowed())).toThrow(/not a public address/);
   });
 
   it('fetches a file with its content type and name', async () => {
@@ -113,12 +119,37 @@ describe('media URLs', () => {
     expect(got).toMatchObject({ contentType: 'application/pdf', name: 'brochure.pdf' });
   });
 
+  it('has its own allowance, ALLOW_PRIVATE_MEDIA_SOURCES: the webhook one does not open media sources', () => {
+    expect(mediaSourcePolicy({ ALLOW_PRIVATE_MEDIA_SOURCES: `127.0.0.1:${port}` }).allowed.has(`127.0.0.1:${port}`)).toBe(true);
+    const webhookOnly = { ALLOW_PRIVATE_WEBHOOK_TARGETS: 'true' } as { ALLOW_PRIVATE_MEDIA_SOURCES?: string };
+    expect(() => acceptMediaUrl(`${base}/a.pdf`, mediaSourcePolicy(webhookOnly))).toThrow(/not a public address/);
+  });
+
+  it('says which rule refused a URL', async () => {
+    for (const [url, reason] of [
+      ['http://127.0.0.1.nip.io/a.pdf', 'private_address'],
+      ['http://[2002:a9fe:a9fe::]/a.pdf', 'private_address'],
+      ['https://files.example.com:8443/a.pdf', 'port'],
+      ['https://u:p@files.example.com/a.pdf', 'credentials'],
+      ['gopher://files.example.com/a.pdf', 'scheme'],
+    ]) {
+      expect(await failure(() => fetchMedia(url!, { policy: strict, maxBytes: 1e6 })), url).toMatchObject({ status: 400, code: 'invalid_media_url', details: { reason } });
+    }
+  });
+
   it('follows redirects, judging every hop by the policy', async () => {
     expect((await fetchMedia(`${base}/redirect`, { policy: allowed(), maxBytes: 1e6 })).name).toBe('brochure.pdf');
-    expect(await failure(() => fetchMedia(`${base}/redirect-private`, { policy: allowed(), maxBytes: 1e6 }))).toMatchObject({
+    const metadata = await failure(() => fetchMedia(`${base}/redirect-private`, { policy: allowed(), maxBytes: 1e6 }));
+    expect(metadata).toMatchObject({
       status: 400,
       code: 'invalid_media_url',
+      details: { reason: 'private_address', redirected_to: 'http://169.254.169.254/latest/meta-data/' },
     });
+    expect(metadata.message).toMatch(/redirected to http:\/\/169\.254\.169\.254\/latest\/meta-data\/, refused: .*link-local/);
+    expect(metadata.message).not.toContain('secret');
+    for (const [path, reason] of [['/redirect-spelled', 'private_address'], ['/redirect-other-port', 'private_address'], ['/redirect-credentials', 'credentials']]) {
+      expect(await failure(() => fetchMedia(`${base}${path}`, { policy: allowed(), maxBytes: 1e6 })), path).toMatchObject({ status: 400, code: 'invalid_media_url', details: { reason } });
+    }
     expect(await failure(() => fetchMedia(`${base}/redirect-loop`, { policy: allowed(), maxBytes: 1e6 }))).toMatchObject({
       status: 422,
       code: 'media_unavailable',

@@ -1,11 +1,11 @@
 // Where the bytes of a media send come from: base64 in the request body, or a URL the Worker fetches itself.
 // The Worker is the SSRF boundary: runners live in operators' networks, so a tenant's URL is never handed
-// to one. It is judged by the webhook URL policy (http(s), no private targets unless the operator allows
-// them), every redirect hop is judged again, and the download is bounded in time and size.
+// to one. It is judged by the outbound URL rules (./outbound-url.ts) with its own operator allowance,
+// ALLOW_PRIVATE_MEDIA_SOURCES, every redirect hop is judged again, and the download is bounded in time and size.
 import { Buffer } from 'node:buffer';
-import { BoundedFetchError, boundedFetch } from '../../protocol/bounded-fetch';
+import { BoundedFetchError, boundedFetch, shownUrl } from '../../protocol/bounded-fetch';
 import { ApiError } from '../http/errors';
-import { checkWebhookUrl, type PrivateTargetPolicy } from './webhook-url';
+import { checkOutboundUrl, parsePrivateTargetPolicy, type PrivateTargetPolicy } from './outbound-url';
 
 export const DEFAULT_MAX_MEDIA_BYTES = 16 * 1024 * 1024;
 /** Bound on a URL's whole download (headers and body). */
@@ -60,11 +60,19 @@ export function mediaFromBase64(text: string, maxBytes: number): Uint8Array {
   return bytes;
 }
 
-/** A URL as the policy accepts it, or a 400 `invalid_media_url` saying why not. */
-export function acceptMediaUrl(raw: string, policy: PrivateTargetPolicy): URL {
-  const verdict = checkWebhookUrl(raw, policy);
-  if (!verdict.ok) throw new ApiError(400, 'invalid_media_url', `media.url refused: ${verdict.reason}.`);
-  return new URL(verdict.url);
+export const mediaSourcePolicy = (env: { ALLOW_PRIVATE_MEDIA_SOURCES?: string }) => parsePrivateTargetPolicy(env.ALLOW_PRIVATE_MEDIA_SOURCES);
+
+/**
+ * A URL as the policy accepts it, or a 400 `invalid_media_url` saying why not (`details.reason`: which
+ * rule; `details.redirected_to` when it is a redirect's target that was refused).
+ */
+export function acceptMediaUrl(raw: string, policy: PrivateTargetPolicy, redirected = false): URL {
+  const verdict = checkOutboundUrl(raw, policy);
+  if (verdict.ok) return verdict.url;
+  if (!redirected) throw new ApiError(400, 'invalid_media_url', `media.url refused: ${verdict.reason}.`, { reason: verdict.refusal });
+  // The target parsed (boundedFetch made it a URL); shown without its query, which may carry credentials.
+  const to = shownUrl(new URL(raw));
+  throw new ApiError(400, 'invalid_media_url', `media.url redirected to ${to}, refused: ${verdict.reason}.`, { reason: verdict.refusal, redirected_to: to });
 }
 
 export interface FetchedMedia {
@@ -114,11 +122,15 @@ function fetchFailure(e: BoundedFetchError, maxBytes: number, timeoutMs: number)
 export async function fetchMedia(raw: string, opts: FetchMediaOptions): Promise<FetchedMedia> {
   const timeoutMs = opts.timeoutMs ?? MEDIA_FETCH_TIMEOUT_MS;
   try {
+    let hops = 0;
     const got = await boundedFetch(acceptMediaUrl(raw, opts.policy), {
       maxBytes: opts.maxBytes,
       timeoutMs,
-      // Every hop, redirects included, is judged by the policy (acceptMediaUrl throws the 400).
-      prepare: (url) => (acceptMediaUrl(url.toString(), opts.policy), { accept: '*/*', 'user-agent': 'Switchboard-Media/1.0' }),
+      // Every redirect's target is judged by the policy too (acceptMediaUrl throws the 400).
+      prepare: (url) => {
+        if (hops++ > 0) acceptMediaUrl(url.toString(), opts.policy, true);
+        return { accept: '*/*', 'user-agent': 'Switchboard-Media/1.0' };
+      },
       fetch: opts.fetch,
     });
     return { bytes: got.bytes, contentType: got.contentType, name: lastSegment(got.url) };

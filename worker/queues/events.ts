@@ -3,6 +3,8 @@
 // events (data/events/), with the webhook deliveries they make (data/outbox.ts), which then go on the
 // `webhooks` queue; realtime clients are told last. Nothing is acknowledged before it is stored: any failure (Postgres down, a
 // bug) retries the whole batch with backoff, and persistence is idempotent, so redelivery is harmless.
+import { MEDIA_TYPES, receivedMediaByKey } from '../media-in/store';
+import { httpDb } from '../data/db';
 import { errorText } from '../lib/error-text';
 import { EventsQueueMessage, type QueuedEvent } from '../../protocol/runner';
 import { unspill } from './spill';
@@ -108,5 +110,8 @@ async function store(db: EventsStore, entries: Entry[], split: boolean, stored: 
  * Webhook deliveries do not hang off this: they are rows of the batch's own transaction.
  */
 export async function afterPersist(outcome: PersistOutcome, env: Env, _ctx: ExecutionContext): Promise<void> {
-  await publishRealtime(env, await publicEventsOf(outcome));
+  // Only batches with received files pay for the look-up.
+  const files = outcome.messages.filter((m) => m.row.direction === 'inbound' && MEDIA_TYPES.has(m.row.type)).map((m) => m.row);
+  const media = files.length ? await receivedMediaByKey(httpDb(env), files).catch(() => undefined) : undefined;
+  await publishRealtime(env, await publicEventsOf(outcome, new Date(), media));
 }

@@ -22,7 +22,7 @@ import type { Env } from '../env';
 import { hubOf } from '../hub/client';
 import { DEFAULT_HANDSHAKE, decodePacket, decodePayload, encodePacket, encodePayload, openPacket, type EnginePacket } from './engineio';
 import { carriesCredential, tenantFromApiKey, tenantFromHeaders, tenantFromTicket, type Verdict } from './credentials';
-import { connectError, connectOk, decodeSio, SIO } from './socketio';
+import { connectError, connectOk, decodeSio, disconnectPacket, SIO } from './socketio';
 
 /** Headers by which the Worker routes a request to its session. */
 export const SESSION_HEADERS = { sid: 'x-switchboard-eio-sid', handshake: 'x-switchboard-eio-handshake' } as const;
@@ -291,7 +291,10 @@ export class SocketIoSession extends DurableObject<Env> {
         return;
       }
       if (!this.state) return; // closed meanwhile
-      const backlog = await hubOf(this.env, verdict.tenantId).subscribe(s.sid, filter, auth.data.since ?? s.query.since);
+      const backlog = await hubOf(this.env, verdict.tenantId).subscribe(s.sid, filter, auth.data.since ?? s.query.since, {
+        credential: verdict.credential,
+        expiresAt: verdict.expiresAt,
+      });
       if (!this.state) {
         await hubOf(this.env, verdict.tenantId).unsubscribe(s.sid);
         return;
@@ -309,8 +312,8 @@ export class SocketIoSession extends DurableObject<Env> {
     const s = this.state!;
     if (auth.ticket !== undefined) {
       if (!TICKET_PATTERN.test(auth.ticket)) return { ok: false, message: 'The ticket is not valid.' };
-      const tenantId = await tenantFromTicket(this.env, auth.ticket);
-      return tenantId ? { ok: true, tenantId } : { ok: false, message: 'The ticket is not valid, has expired or was already used.' };
+      const redeemed = await tenantFromTicket(this.env, auth.ticket);
+      return redeemed ? { ok: true, ...redeemed } : { ok: false, message: 'The ticket is not valid, has expired or was already used.' };
     }
     if (auth.token !== undefined) return tenantFromApiKey(this.env, auth.token, s.url);
     if (s.headerAuth) return s.headerAuth;
@@ -384,6 +387,18 @@ export class SocketIoSession extends DurableObject<Env> {
       this.save();
     }
     await this.scheduleAlarm();
+  }
+
+  /**
+   * The Hub ends this session: its credential was revoked or expired. The client is told as Socket.IO
+   * servers tell it (a DISCONNECT packet: socket.io-client reports "io server disconnect" and does not
+   * reconnect by itself), then the transport closes.
+   */
+  async end(reason: string): Promise<void> {
+    if (!this.state) return;
+    if (this.state.socketId) this.send(disconnectPacket());
+    this.state.tenantId = null; // the Hub already forgot this session
+    await this.close(reason);
   }
 
   private async close(reason: string): Promise<void> {

@@ -17,24 +17,32 @@ import {
   type ConnectionRow,
   insertConnection,
   listConnections,
+  markLoggedOut,
   toConnection,
 } from '../data/connections';
 import { decodeCursor, pageHeaders } from '../data/pagination';
 import { ApiError } from '../http/errors';
-import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
-import { checkWebhookUrl, parsePrivateTargetPolicy } from '../lib/webhook-url';
+import { errorContent, errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+import { checkWebhookUrl, webhookTargetPolicy } from '../lib/webhook-url';
 import { renderQrDataUrl } from '../lib/qr';
 import type { Env } from '../env';
-import { AuthStore } from '../internal/auth-store';
+import { removeAuthState } from '../internal/auth-store';
+import { removeInboundMedia } from '../media-in/store';
 import { schedulerOf } from '../scheduler/client';
+import { limitsConfig } from '../limits/config';
+import { requireWebhookKeyring, sealWebhookSecret } from '../webhooks/secrets';
 
 const tags = ['Connections'];
+/** Starting an unlinked session (QR, pairing code, restart) counts against the tenant's quota of them. */
+export const UNLINKED_QUOTA = errorContent(
+  'Or `unlinked_session_quota_exceeded`: the account already has its quota of connections waiting to be linked.',
+);
 const ConnectionParams = z.object({ connection_id: ConnectionId });
 
 export function acceptWebhookUrl(env: Env, raw: string | null | undefined): string | null {
   if (raw === null || raw === undefined) return null;
-  const verdict = checkWebhookUrl(raw, parsePrivateTargetPolicy(env.ALLOW_PRIVATE_WEBHOOK_TARGETS));
-  if (!verdict.ok) throw new ApiError(400, 'invalid_webhook_url', `webhook_url refused: ${verdict.reason}.`);
+  const verdict = checkWebhookUrl(raw, webhookTargetPolicy(env));
+  if (!verdict.ok) throw new ApiError(400, 'invalid_webhook_url', `webhook_url refused: ${verdict.reason}.`, { reason: verdict.refusal });
   return verdict.url;
 }
 
@@ -45,24 +53,31 @@ export const connectionRoutes = newRouter()
       path: '/connections',
       tags,
       summary: 'Create a connection',
-      description: 'Registers a WhatsApp connection under your own id. Its webhook secret is returned once, here.',
+      description:
+        'Registers a WhatsApp connection under your own id. Its webhook secret is returned once, here. An account has a ' +
+        'quota of connections (100 unless agreed otherwise): past it, 403 `connection_quota_exceeded`.',
       request: jsonBody(CreateConnectionBody),
       responses: {
         201: jsonContent(CreatedConnection, 'Created.'),
-        ...errorResponses(400, 401, 409, 413),
+        ...errorResponses(400, 401, 409, 413, 503),
+        403: errorContent('`connection_quota_exceeded`: the account has its quota of connections (or the key lacks `manage`: `insufficient_scope`).'),
       },
     }),
     async (c) => {
       const body = c.req.valid('json');
       const { tenantId } = c.get('principal');
       const webhookUrl = acceptWebhookUrl(c.env, body.webhook_url);
+      const ring = await requireWebhookKeyring(c.env);
+      // The id is chosen here, not by Postgres: the sealed secret is bound to it.
+      const id = crypto.randomUUID();
       const webhookSecret = newWebhookSecret();
       const row = await insertConnection(c.get('db'), {
+        id,
         tenantId,
         connectionId: body.connection_id,
         webhookUrl,
-        webhookSecret,
-      });
+        webhookSecret: await sealWebhookSecret(ring, id, webhookSecret),
+      }, limitsConfig(c.env).maxConnections);
       if (!row) {
         throw new ApiError(409, 'connection_exists', `A connection named "${body.connection_id}" already exists.`);
       }
@@ -81,7 +96,7 @@ export const connectionRoutes = newRouter()
     }),
     async (c) => {
       const { limit, before } = c.req.valid('query');
-      const rows = await listConnections(c.get('db'), c.get('principal').tenantId, limit, decodeCursor(before));
+      const rows = await listConnections(c.get('db'), c.get('principal').tenantId, limit, decodeCursor(before, 'uuid'));
       const headers = pageHeaders(c.req.url, rows.map((r) => ({ at: r.createdAt, id: r.id })), limit);
       return c.json(rows.map(toConnection), 200, headers);
     },
@@ -113,10 +128,23 @@ export const connectionRoutes = newRouter()
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
-      const row = await deleteConnection(c.get('db'), c.get('principal').tenantId, connection_id);
-      // The row is gone first, so the runner's last writes for it are refused; then its session data goes.
+      const db = c.get('db');
+      const tenantId = c.get('principal').tenantId;
+      // In this order, so that no failure leaves auth state behind a connection that is gone: the lease is
+      // fenced and the session stopped (late writes of the holder are refused from here on), the auth state
+      // removed, and only then the row. Should a step fail, the connection is still there, logged out, and
+      // deleting it again finishes the job. The second removal catches a write that raced with the first.
+      const row = await getConnection(db, tenantId, connection_id);
+      await markLoggedOut(db, row.id, 'delete_requested');
       await schedulerOf(c.env).poke();
-      await new AuthStore(c.env.SESSIONS, c.env.AUTH_STATE_KEY).remove(row.id);
+      await removeAuthState(c.env.SESSIONS, row.id);
+      await removeInboundMedia(c.env.MEDIA, tenantId, row.id);
+      await deleteConnection(db, tenantId, connection_id);
+      // Best effort: the connection is gone either way, and a write this could still catch is already refused.
+      await removeInboundMedia(c.env.MEDIA, tenantId, row.id).catch(() => {});
+      await removeAuthState(c.env.SESSIONS, row.id).catch((e) =>
+        console.error(JSON.stringify({ level: 'error', msg: 'second auth state removal failed', connectionPk: row.id, error: String(e) })),
+      );
       return c.json({ connection_id, deleted: true as const }, 200);
     },
   )
@@ -141,7 +169,7 @@ export const connectionRoutes = newRouter()
             .meta({ description: 'Seconds to wait for a QR when none is ready yet (0–25, default 10).' }),
         }),
       },
-      responses: { 200: jsonContent(QrResponse, 'The current QR, if any.'), ...errorResponses(400, 401, 404) },
+      responses: { 200: jsonContent(QrResponse, 'The current QR, if any.'), ...errorResponses(400, 401, 404), 429: UNLINKED_QUOTA },
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
@@ -151,7 +179,7 @@ export const connectionRoutes = newRouter()
       let row = await getConnection(db, tenantId, connection_id);
       if (row.status !== 'connected') {
         // Asking for a QR is asking for the session to run.
-        row = await requestStart(db, tenantId, connection_id);
+        row = await requestStart(db, tenantId, connection_id, limitsConfig(c.env).maxUnlinkedSessions);
         await schedulerOf(c.env).poke();
         const deadline = Date.now() + wait * 1000;
         const requestedAt = row.startRequestedAt?.getTime() ?? Date.now();

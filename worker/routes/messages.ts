@@ -1,19 +1,21 @@
-// Messaging endpoints of the seed: send a message (text, or a file), list chats, read a chat's history.
+// Messaging endpoints of the seed: send a message (text, a file, or a richer kind: worker/lib/send-kinds.ts), list chats, read a chat's history.
+import { withMedia } from '../media-in/store';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ConnectionId } from '../../protocol/connections';
-import { resolveMimetype, type MediaSourceHints } from '../../protocol/media';
+import { resolveMimetype, sniffMimetype, type MediaSourceHints } from '../../protocol/media';
 import { recipientJid } from '../../protocol/recipient';
 import { Chat, Message, SendMessageBody, SendMessageResponse, type SendMessageMedia } from '../../protocol/messages';
 import type { Command } from '../../protocol/runner';
 import { Cursor, limitParam } from '../../protocol/pagination';
 import { getConnection } from '../data/connections';
+import { referencesOf, refersToStored } from '../data/references';
 import { listChats, listMessages, toChat, toMessage } from '../data/messages';
 import { decodeCursor, pageHeaders } from '../data/pagination';
 import { storeMedia, type StoredMedia } from '../data/media-store';
 import { findOutbound, isResendable, markOutbound, markSent, moveOutboundChat, openOutbound, providerIdFor, requestHashOf, type OpenedOutbound } from '../data/outbound';
 import { ApiError, connectionNotFound } from '../http/errors';
-import { invalidApiKey } from '../auth/middleware';
+import { keyRefused } from '../auth/middleware';
 import { sha256Hex } from '../auth/credentials';
 import { runCommand } from '../scheduler/client';
 import { publishRealtime } from '../hub/client';
@@ -21,10 +23,14 @@ import { enqueueCommitted } from '../webhooks/enqueue';
 import type { Db } from '../data/db';
 import type { MessageRow } from '../data/messages';
 import type { Env } from '../env';
-import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+import { errorContent, errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+import { limitsConfig } from '../limits/config';
+import { sendQuotaExceeded } from '../limits/quotas';
 import type { AppEnv } from '../http/context';
-import { acceptMediaUrl, fetchMedia, maxMediaBytes, mediaFromBase64 } from '../lib/media-source';
-import { parsePrivateTargetPolicy } from '../lib/webhook-url';
+import { controlPlaneBase } from '../lib/control-plane-url';
+import { commandExtras, hashedExtras, isPlainText, mediaContentOf, sendContextOf, storedKindOf, type References } from '../lib/send-kinds';
+import { firstUrl, linkPreviewOf } from '../lib/link-preview';
+import { acceptMediaUrl, fetchMedia, maxMediaBytes, mediaFromBase64, mediaSourcePolicy } from '../lib/media-source';
 
 /** How long a send waits for the runner's answer before answering 504 (the message is then 'unknown'). */
 const DEFAULT_SEND_TIMEOUT_MS = 20_000;
@@ -44,7 +50,7 @@ const fileNameFromUrl = (name: string | null) => (name && /\.[A-Za-z0-9]{1,8}$/.
 async function storeSendMedia(
   c: SendContext,
   connectionPk: string,
-  media: SendMessageMedia,
+  media: SendFile,
   decoded: { bytes: Uint8Array; sha256: string } | undefined,
 ): Promise<StoredMedia> {
   let bytes = decoded?.bytes;
@@ -52,21 +58,27 @@ async function storeSendMedia(
   let filename = media.filename;
   if (!bytes) {
     const fetched = await fetchMedia(media.url!, {
-      policy: parsePrivateTargetPolicy(c.env.ALLOW_PRIVATE_WEBHOOK_TARGETS),
+      policy: mediaSourcePolicy(c.env),
       maxBytes: maxMediaBytes(c.env),
     });
     bytes = fetched.bytes;
     hints = { contentType: fetched.contentType, name: fetched.name };
     if (media.type === 'document') filename ??= fileNameFromUrl(fetched.name);
   }
-  const mimetype = resolveMimetype(media, { ...hints, bytes });
+  if (media.type === 'sticker') assertWebp(bytes);
+  const mimetype = media.type === 'sticker' ? 'image/webp' : resolveMimetype({ ...media, type: media.type }, { ...hints, bytes });
   return storeMedia(c.env.MEDIA, connectionPk, bytes, { type: media.type, mimetype, filename: filename ?? null }, decoded?.sha256);
 }
 
-/** Where the runner downloads a stored file: under the URL it reaches the control plane at. */
-function mediaSourceUrl(c: SendContext, stored: StoredMedia): string {
-  const base = (c.env.CONTROL_PLANE_URL || new URL(c.req.url).origin).replace(/\/+$/, '');
-  return `${base}${stored.path}`;
+/** A file a send carries: `media`, or a sticker (a WebP image, sent as WhatsApp's stickerMessage). */
+type SendFile = Omit<SendMessageMedia, 'type'> & { type: SendMessageMedia['type'] | 'sticker' };
+const fileOf = (body: SendMessageBody): SendFile | undefined => body.media ?? (body.sticker && { type: 'sticker', ...body.sticker });
+
+/** WhatsApp draws only WebP as a sticker: anything else is refused before it is stored or sent. */
+function assertWebp(bytes: Uint8Array) {
+  if (sniffMimetype(bytes) === 'image/webp') return;
+  const issue = { path: 'sticker', message: 'a sticker must be a WebP image (RIFF…WEBP)' };
+  throw new ApiError(400, 'validation_failed', `Invalid json: ${issue.path}: ${issue.message}`, { target: 'json', issues: [issue] });
 }
 
 export const messageRoutes = newRouter()
@@ -75,18 +87,26 @@ export const messageRoutes = newRouter()
       method: 'post',
       path: '/send-message',
       tags: ['Messages'],
-      summary: 'Send a message (text, or a file with an optional caption)',
+      summary: 'Send a message: a text, a file, a sticker, a location, contact cards, a poll or a reaction',
       description:
         'Sends through the runner that holds the connection and answers once WhatsApp acknowledged the message. ' +
         'Retrying with the same client_message_id never sends twice (nor fetches the media again). ' +
         'A phone number without a WhatsApp account is refused with 400 `invalid_recipient` before anything is sent.\n\n' +
         'With `media`, the file comes as `base64` in the body or from a `url` that Switchboard fetches itself (http(s), ' +
         'public addresses only, 30 s, at most MAX_MEDIA_BYTES, 16 MiB by default); `message` is then the caption. ' +
-        'This route accepts bodies up to MAX_BODY_BYTES plus the base64 of MAX_MEDIA_BYTES.',
+        'This route accepts bodies up to MAX_BODY_BYTES plus the base64 of MAX_MEDIA_BYTES.\n\n' +
+        'Instead of a text or a file, one of `sticker` (a WebP, as `media` takes files), `location`, `contacts`, `poll`, `reaction` or `forward` (then no `message`). With any kind but a ' +
+        'reaction, `reply_to` quotes a stored message; with a text or caption, `mentions` names the people it mentions. A `reply_to` ' +
+        'or `reaction.message_id` this connection has no message for in this chat is 400 `unknown_message`; through a runner too old ' +
+        'for these kinds, 503 `runner_outdated`.',
       request: jsonBody(SendMessageBody),
       responses: {
         200: jsonContent(SendMessageResponse, 'Sent.'),
         ...errorResponses(400, 401, 404, 409, 413, 422, 502, 503, 504),
+        429: errorContent(
+          'Or `send_quota_exceeded` (the account\'s sends per minute are spent) or `send_queue_full` (the connection is paced and ' +
+            'its queue is at its bound). Nothing was sent: retry after `Retry-After` seconds with the same client_message_id.',
+        ),
       },
     }),
     async (c) => {
@@ -99,28 +119,37 @@ export const messageRoutes = newRouter()
           '`to` must be a phone number with country code (digits, optional + and separators) or a WhatsApp JID.',
         );
       }
-      const media = body.media;
+      const media = fileOf(body);
       // Everything that can be judged from the request alone is judged before any work is done.
       let decoded: Uint8Array | undefined;
       if (media?.base64 !== undefined) decoded = mediaFromBase64(media.base64, maxMediaBytes(c.env));
-      if (media?.url !== undefined) acceptMediaUrl(media.url, parsePrivateTargetPolicy(c.env.ALLOW_PRIVATE_WEBHOOK_TARGETS));
+      if (decoded && media?.type === 'sticker') assertWebp(decoded);
+      if (media?.url !== undefined) acceptMediaUrl(media.url, mediaSourcePolicy(c.env));
+      // Where the runner will download the file: judged now, before anything is fetched or stored.
+      const mediaBase = media ? controlPlaneBase(c.env) : undefined;
 
       const decodedSha256 = decoded ? await sha256Hex(decoded) : undefined;
       const db = c.get('db');
       const started = Date.now();
-      // An API key is checked in the send statement itself (requireTenant left it pending); a dashboard
-      // session was checked by requireTenant.
-      const pendingKey = c.get('pendingApiKeyHash');
+      // An API key is checked in the send statement itself (requireTenant left it pending, with the scope
+      // the route needs); a dashboard session, or a key of a large body, was checked by requireTenant.
+      const pendingKey = c.get('pendingApiKey');
       const draft = {
-        scope: pendingKey ? { apiKeyHash: pendingKey } : { tenantId: c.get('principal').tenantId },
+        scope: pendingKey ? { apiKeyHash: pendingKey.hash, requiredScope: pendingKey.scope } : { tenantId: c.get('principal').tenantId },
         connectionId: body.connection_id,
         chatId: jid,
         toJid: jid,
         clientMessageId: body.client_message_id,
         providerMessageId: await providerIdFor(c.env.MESSAGE_ID_SECRET, body.connection_id, body.client_message_id),
         requestHash: body.client_message_id
-          ? await requestHashOf({ to: jid, message: body.message, media, mediaSha256: decodedSha256 })
+          ? await requestHashOf({ to: jid, message: body.message, media, mediaSha256: decodedSha256, extras: hashedExtras(body) })
           : undefined,
+        sendsPerMinute: limitsConfig(c.env).sendsPerMinute,
+      };
+      /** The statement judged the key: refused, it is answered as requireTenant would; accepted, whatever follows may be told. */
+      const judged = (o: OpenedOutbound) => {
+        c.set('pendingApiKey', undefined);
+        if (o.refused) throw keyRefused(o.refused, pendingKey?.scope);
       };
       /** An earlier attempt under this client_message_id must have asked for the same thing. */
       const sameRequest = <T extends { requestHash: string | null; earlierAgeMs?: number } | undefined>(m: T): T => {
@@ -147,30 +176,40 @@ export const messageRoutes = newRouter()
       let opened: OpenedOutbound;
       let stored: StoredMedia | undefined;
       let mediaMs = 0;
-      if (!media) {
-        opened = await openOutbound(db, { ...draft, type: 'text', text: body.message! });
+      // The row history shows: a structured kind's own, else text or media; what it quotes and mentions in their own columns.
+      let kind = storedKindOf(body);
+      const context = sendContextOf(body);
+      let refs: References = {};
+      if (!media && !refersToStored(body)) {
+        opened = await openOutbound(db, { ...draft, ...context, ...(kind ?? { type: 'text', text: body.message! }) });
       } else {
         // A retry of a send that already went out answers before the file is fetched or stored again.
         const earlier = await findOutbound(db, draft);
-        if (!earlier.keyValid) throw invalidApiKey();
-        c.set('pendingApiKeyHash', undefined); // the key is good: whatever follows may be told
+        judged(earlier);
         if (!earlier.connection) throw connectionNotFound(body.connection_id);
         sameRequest(earlier.message);
         if (earlier.message && !isResendable(earlier.message.status)) return c.json(answer(earlier.message.providerMessageId), 200);
         if (earlier.connection.status !== 'connected') throw notConnected(earlier.connection);
-        const storing = Date.now();
-        stored = await storeSendMedia(c, earlier.connection.pk, media, decoded && { bytes: decoded, sha256: decodedSha256! });
-        mediaMs = Date.now() - storing;
-        try {
-          opened = await openOutbound(db, { ...draft, type: media.type, text: body.message || null, content: stored.description });
-        } catch (e) {
-          const { key } = stored;
-          c.get('afterResponse')(() => c.env.MEDIA.delete(key));
-          throw e;
+        // What the send refers to (a reply, a reaction, a forward) must be a message this connection has: keys and content come from there.
+        refs = await referencesOf(db, earlier.connection.pk, jid, body);
+        // A forward is stored as what it forwards.
+        if (refs.forwarded) kind = storedKindOf(body, refs);
+        if (!media) {
+          opened = await openOutbound(db, { ...draft, ...context, ...(kind ?? { type: 'text', text: body.message! }) });
+        } else {
+          const storing = Date.now();
+          stored = await storeSendMedia(c, earlier.connection.pk, media, decoded && { bytes: decoded, sha256: decodedSha256! });
+          mediaMs = Date.now() - storing;
+          try {
+            opened = await openOutbound(db, { ...draft, ...context, type: media.type, text: body.message || null, content: mediaContentOf(stored.description, media) });
+          } catch (e) {
+            const { key } = stored;
+            c.get('afterResponse')(() => c.env.MEDIA.delete(key));
+            throw e;
+          }
         }
       }
-      if (!opened.keyValid) throw invalidApiKey();
-      c.set('pendingApiKeyHash', undefined);
+      judged(opened);
       const { connection } = opened;
       // Connected, yet no row: a concurrent request with the same id inserted it first (the insert waited
       // for it and did nothing), after this statement's snapshot. It is committed now: read it.
@@ -196,14 +235,22 @@ export const messageRoutes = newRouter()
       }
       // Only when a message that arrived (not one we sent) already holds this WhatsApp id.
       if (!row) throw new ApiError(409, 'conflict', 'A received message already uses the WhatsApp id of this send; send it with another client_message_id.');
-      const command: Command = { name: 'send', to: jid, text: body.message ?? '', message_id: row.providerMessageId };
+      const command: Command = { name: 'send', to: jid, text: body.message ?? '', message_id: row.providerMessageId, ...commandExtras(body, refs) };
+      // A text's link preview is read now, once the send is sure to go out (a retry answered above reads nothing).
+      let previewMs: number | undefined;
+      if (isPlainText(body) && body.link_preview !== false && firstUrl(body.message!)) {
+        const reading = Date.now();
+        const preview = await linkPreviewOf(body.message!, c.env);
+        previewMs = Date.now() - reading;
+        if (preview) command.link_preview = preview;
+      }
       if (media && stored) {
         command.media = {
           kind: media.type,
           mimetype: stored.description.mimetype,
           ...(stored.description.filename ? { filename: stored.description.filename } : {}),
           ...(media.ptt ? { ptt: true } : {}),
-          source: { url: mediaSourceUrl(c, stored) },
+          source: { url: `${mediaBase}${stored.path}` },
         };
       }
       const dispatched = Date.now();
@@ -212,14 +259,16 @@ export const messageRoutes = newRouter()
         connection.pk,
         command,
         sendTimeoutMs(c.env, Boolean(media)),
+        { sendsPerMinute: connection.sendsPerMinute },
       );
       // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too):
       // the database, the whole runner round trip, and within it the runner's own part (WhatsApp included).
       c.header(
         'Server-Timing',
         [
-          `db;dur=${dispatched - started - mediaMs}`,
+          `db;dur=${dispatched - started - mediaMs - (previewMs ?? 0)}`,
           ...(media ? [`media;dur=${mediaMs}`] : []),
+          ...(previewMs === undefined ? [] : [`preview;dur=${previewMs}`]),
           `runner;dur=${Date.now() - dispatched}`,
           ...(outcome.runnerMs === undefined ? [] : [`whatsapp;dur=${outcome.runnerMs};desc="runner and WhatsApp"`]),
         ].join(', '),
@@ -228,7 +277,9 @@ export const messageRoutes = newRouter()
       if (outcome.ok || outcome.error.code !== 'timeout') discardMedia();
       if (outcome.ok) {
         // WhatsApp has the number under another JID (the runner asked): the conversation lives there.
-        const registered = outcome.result.recipient_jid ? recipientJid(outcome.result.recipient_jid) : null;
+        // A send to a LID whose phone number the runner knows: the person's chat is under that number.
+        const moved = outcome.result.chat_jid ?? outcome.result.recipient_jid;
+        const registered = moved ? recipientJid(moved) : null;
         if (registered && registered !== jid) await moveOutboundChat(db, row.id, registered);
         const sentAt = outcome.result.timestamp ? new Date(outcome.result.timestamp) : undefined;
         // Off the response path: the server-ack event moves the row to 'sent' as well (and tells it) if this is lost.
@@ -252,6 +303,25 @@ export const messageRoutes = newRouter()
           // The runner could not read the file we stored for it: our side, worth a retry.
           await markOutbound(db, row.id, 'failed', { error: message });
           throw new ApiError(502, 'media_unavailable', `The runner could not get the file: ${message}; retry with the same client_message_id.`);
+        case 'send_quota_exceeded':
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw sendQuotaExceeded(connection.sendsPerMinute, outcome.retryAfterSeconds ?? 60);
+        case 'send_queue_full': {
+          // Nothing was sent: the connection's pacing queue (its runner's) was at its bound. Retry later, same id.
+          const retryAfter = outcome.retryAfterSeconds ?? 1;
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw new ApiError(
+            429,
+            'send_queue_full',
+            `Connection "${body.connection_id}" is sending as fast as its pacing allows and its queue is full; retry in ${retryAfter} s with the same client_message_id.`,
+            undefined,
+            { 'retry-after': String(retryAfter) },
+          );
+        }
+        case 'runner_outdated':
+          // Nothing was sent: the runner was not asked. It clears once the runner is upgraded (or the connection moves).
+          await markOutbound(db, row.id, 'failed', { error: message });
+          throw new ApiError(503, 'runner_outdated', `${message} Retry with the same client_message_id once the runners are upgraded.`);
         case 'no_runner':
           throw new ApiError(503, 'runner_unavailable', 'No runner holds this connection right now; retry with the same client_message_id.');
         case 'timeout':
@@ -283,7 +353,7 @@ export const messageRoutes = newRouter()
       const { limit, before } = c.req.valid('query');
       const db = c.get('db');
       const connection = await getConnection(db, c.get('principal').tenantId, connection_id);
-      const rows = await listChats(db, connection.id, limit, decodeCursor(before));
+      const rows = await listChats(db, connection.id, limit, decodeCursor(before, 'uuid'));
       return c.json(rows.map(toChat), 200, pageHeaders(c.req.url, rows.map((r) => ({ at: r.lastMessageAt, id: r.id })), limit));
     },
   )
@@ -310,9 +380,9 @@ export const messageRoutes = newRouter()
       if (!jid) throw new ApiError(400, 'validation_failed', '`chat_id` must be a WhatsApp JID or a phone number with country code.');
       const db = c.get('db');
       const connection = await getConnection(db, c.get('principal').tenantId, connection_id);
-      const rows = await listMessages(db, connection.id, jid, limit, decodeCursor(before));
+      const rows = await listMessages(db, connection.id, jid, limit, decodeCursor(before, 'serial'));
       return c.json(
-        rows.map((r) => toMessage(r, connection_id)),
+        await withMedia(db, connection.id, connection_id, rows.map((r) => toMessage(r, connection_id))),
         200,
         pageHeaders(c.req.url, rows.map((r) => ({ at: r.sentAt, id: r.id })), limit),
       );

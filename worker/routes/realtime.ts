@@ -13,7 +13,7 @@ import { hubOf } from '../hub/client';
 import { INTERNAL_HEADERS } from '../hub/hub';
 import type { AppEnv } from '../http/context';
 import { errorResponses, jsonContent, newRouter } from '../http/router';
-import { tenantFromTicket } from '../realtime/credentials';
+import { streamCredentialOf, tenantFromTicket, type StreamCredential } from '../realtime/credentials';
 import { newSid, SESSION_HEADERS } from '../realtime/socketio-session';
 
 const tags = ['Realtime'];
@@ -28,17 +28,17 @@ const untyped = (res: Response) => res as never;
 const isUpgrade = (req: Request) => req.headers.get('upgrade')?.toLowerCase() === 'websocket';
 
 /** Who opens the stream: a ticket (spent here), else the API's usual credentials. */
-async function streamTenant(c: Context<AppEnv>, ticket: string | undefined): Promise<string | Response> {
+async function streamTenant(c: Context<AppEnv>, ticket: string | undefined): Promise<({ tenantId: string } & StreamCredential) | Response> {
   if (ticket !== undefined) {
-    const tenantId = await tenantFromTicket(c.env, ticket);
-    return tenantId ?? realtimeError(c, 401, 'invalid_ticket', 'The ticket is not valid, has expired or was already used.');
+    const redeemed = await tenantFromTicket(c.env, ticket);
+    return redeemed ?? realtimeError(c, 401, 'invalid_ticket', 'The ticket is not valid, has expired or was already used.');
   }
   await requireTenant(c, async () => {});
   const principal = c.get('principal');
   // Browsers send cookies on cross-site WebSocket upgrades too (they are GETs, which the API otherwise
   // trusts): a cookie-authenticated stream must be opened from our own pages.
   if (principal.via === 'session') assertSameOrigin(c.req.raw);
-  return principal.tenantId;
+  return { tenantId: principal.tenantId, ...streamCredentialOf(principal) };
 }
 
 /** Mounted before `requireTenant`: the stream authenticates itself (tickets), the ticket route uses it. */
@@ -69,11 +69,15 @@ realtimeRoutes
     }),
     async (c) => {
       const query = c.req.valid('query');
-      if (!isUpgrade(c.req.raw)) {
-        return untyped(realtimeError(c, 426, 'upgrade_required', 'GET /api/realtime is a WebSocket: send Upgrade: websocket (see docs/realtime.md).'));
-      }
-      const tenant = await streamTenant(c, query.ticket);
-      if (tenant instanceof Response) return untyped(tenant);
+      const notUpgrade = () =>
+        untyped(realtimeError(c, 426, 'upgrade_required', 'GET /api/realtime is a WebSocket: send Upgrade: websocket (see docs/realtime.md).'));
+      // A ticket works once: one that came without an upgrade is not spent. Any other credential is judged
+      // first, so that a caller without one learns only that (401), as on every other route.
+      if (query.ticket !== undefined && !isUpgrade(c.req.raw)) return notUpgrade();
+      const opened = await streamTenant(c, query.ticket);
+      if (opened instanceof Response) return untyped(opened);
+      const tenant = opened.tenantId;
+      if (!isUpgrade(c.req.raw)) return notUpgrade();
       if (query.connection_id !== undefined) await getConnection(c.get('db'), tenant, query.connection_id);
 
       const headers = new Headers(c.req.raw.headers);
@@ -81,6 +85,9 @@ realtimeRoutes
       for (const name of Object.values(INTERNAL_HEADERS)) headers.delete(name);
       if (query.connection_id !== undefined) headers.set(INTERNAL_HEADERS.filter, query.connection_id);
       if (query.since !== undefined) headers.set(INTERNAL_HEADERS.since, String(query.since));
+      // The stream ends with what opened it: a revoked key, a logged-out session, an expired key.
+      headers.set(INTERNAL_HEADERS.credential, opened.credential);
+      if (opened.expiresAt !== null) headers.set(INTERNAL_HEADERS.expiresAt, String(opened.expiresAt));
       headers.set('x-partykit-room', tenant);
       return untyped((await hubOf(c.env, tenant).fetch(new Request(c.req.url, { method: 'GET', headers }))) as unknown as Response);
     },
@@ -99,8 +106,8 @@ realtimeRoutes
     }),
     async (c) => {
       const body = (c.req.valid('json') ?? {}) as z.infer<typeof TicketBody>;
-      const { tenantId } = c.get('principal');
-      const issued = await hubOf(c.env, tenantId).issueTicket(body.ttl_seconds);
+      const principal = c.get('principal');
+      const issued = await hubOf(c.env, principal.tenantId).issueTicket(body.ttl_seconds, streamCredentialOf(principal));
       return c.json({ ticket: issued.ticket, expires_at: new Date(issued.expiresAt).toISOString() }, 201);
     },
   );

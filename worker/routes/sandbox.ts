@@ -25,6 +25,7 @@ import type { Env } from '../env';
 import type { AppEnv } from '../http/context';
 import { ApiError } from '../http/errors';
 import { errorContent, errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
+import { contactMessageRequest } from '../sandbox/contact-message';
 import { LINK_TIMEOUT_MS, sandboxControl, type SandboxControl } from '../sandbox/control';
 
 const tags = ['Sandbox'];
@@ -164,17 +165,27 @@ export const sandboxRoutes = newRouter()
       path: '/sandbox/contacts/{phone}/messages',
       tags,
       middleware: [requireSandbox],
-      summary: 'Send a text as the contact',
+      summary: 'Send a message as the contact',
       description:
-        'The contact sends `text` to a phone; every connection linked to that phone receives it (stored, pushed, and delivered to its ' +
+        'The contact sends a text (optionally quoting `reply_to`), a location, contact cards, a poll or a reaction to a phone, built ' +
+        "as WhatsApp's apps build them; every connection linked to that phone receives it (stored, pushed, and delivered to its " +
         'webhook) under the id answered here.',
       request: { params: PhoneParams, ...jsonBody(SandboxMessageBody) },
       responses: { 200: jsonContent(SandboxSent, 'Sent.'), ...sandboxErrors },
     }),
     async (c) => {
-      const { phone } = c.req.valid('param');
-      const sent = await emulatorOf(c.env).call('POST', `/contacts/${phone}/messages`, SandboxSent, c.req.valid('json'));
-      return c.json(sent, 200);
+      const { phone: contact } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const emulator = emulatorOf(c.env);
+      const phone = body.to.split('@')[0]!;
+      // A reply or a reaction names its target's sender: the phone, when the contact received it from there.
+      const target = body.reply_to ?? body.reaction?.message_id;
+      const targetFromPhone =
+        target !== undefined && (await emulator.call('GET', `/contacts/${contact}/inbox`, z.array(EmulatorInboxEntry))).some((m) => m.id === target);
+      const request = contactMessageRequest(body, { phone, contact, targetFromPhone });
+      if (request.path === 'messages') return c.json(await emulator.call('POST', `/contacts/${contact}/messages`, SandboxSent, request.body), 200);
+      const { id } = await emulator.call('POST', `/contacts/${contact}/message-changes`, z.object({ id: z.string() }), request.body);
+      return c.json({ ids: [id] }, 200);
     },
   )
   .openapi(

@@ -2,13 +2,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, sql } from 'drizzle-orm';
 import { sessions, tenants, users } from '../../drizzle/schema';
-import { LoginBody, Me, SessionProbe } from '../../protocol/auth';
+import { LoginBody, Me, SessionProbe, apiKeyScopes } from '../../protocol/auth';
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/context';
 import { DUMMY_PASSWORD_HASH, newSessionToken, sha256Hex, verifyPassword } from '../auth/credentials';
 import { assertSameOrigin, requireTenant } from '../auth/middleware';
 import { LOCAL_SESSION_COOKIE, SECURE_SESSION_COOKIE, clearSessionCookie, writeSessionCookie } from '../auth/session-cookie';
 import { ApiError } from '../http/errors';
+import { endStreamsOf } from '../hub/client';
 import { limiterOf, parseRule } from '../limits/rate-limiter';
 import type { Env } from '../env';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
@@ -81,6 +82,7 @@ export const loginRoutes = newRouter()
           tenant: { id: user.tenantId, name: user.tenantName },
           via: 'session' as const,
           user: { id: user.id, email: user.email, role: user.role },
+          scopes: [...apiKeyScopes],
         },
         200,
       );
@@ -114,7 +116,7 @@ async function describeCaller(c: Context<AppEnv>): Promise<z.infer<typeof Me>> {
         .where(and(eq(users.id, principal.userId), eq(users.tenantId, principal.tenantId)))
         .limit(1)
     : [];
-  return { tenant: { id: tenant!.id, name: tenant!.name }, via: principal.via, user: user ?? null };
+  return { tenant: { id: tenant!.id, name: tenant!.name }, via: principal.via, user: user ?? null, scopes: [...principal.scopes] };
 }
 
 export const sessionRoutes = newRouter()
@@ -127,8 +129,11 @@ export const sessionRoutes = newRouter()
       responses: { 200: jsonContent(z.object({ logged_out: z.literal(true) }), 'Logged out.'), ...errorResponses(401, 403) },
     }),
     async (c) => {
-      const { sessionHash } = c.get('principal');
-      if (sessionHash) await c.get('db').delete(sessions).where(eq(sessions.tokenHash, sessionHash));
+      const { sessionHash, tenantId } = c.get('principal');
+      if (sessionHash) {
+        await c.get('db').delete(sessions).where(eq(sessions.tokenHash, sessionHash));
+        await endStreamsOf(c.env, tenantId, `session:${sessionHash}`, 'logged out');
+      }
       clearSessionCookie(c);
       return c.json({ logged_out: true as const }, 200);
     },

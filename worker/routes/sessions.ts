@@ -2,9 +2,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Connection, ConnectionId } from '../../protocol/connections';
 import { getConnection, markLoggedOut, requestStart, toConnection } from '../data/connections';
+import { limitsConfig } from '../limits/config';
+import { UNLINKED_QUOTA } from './connections';
 import { ApiError } from '../http/errors';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
-import { AuthStore } from '../internal/auth-store';
+import { removeAuthState } from '../internal/auth-store';
 import { runCommand, schedulerOf } from '../scheduler/client';
 import type { Command } from '../../protocol/runner';
 import type { CommandOutcome } from '../scheduler/scheduler';
@@ -54,7 +56,7 @@ export const sessionControlRoutes = newRouter()
       description:
         'Starts the session if needed and asks WhatsApp for an 8-character code for this phone number; enter it on the phone.',
       request: { params: Params, ...jsonBody(PairingCodeBody) },
-      responses: { 200: jsonContent(PairingCode, 'The code to type on the phone.'), ...errorResponses(400, 401, 404, 409, 503, 504) },
+      responses: { 200: jsonContent(PairingCode, 'The code to type on the phone.'), ...errorResponses(400, 401, 404, 409, 503, 504), 429: UNLINKED_QUOTA },
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
@@ -62,7 +64,7 @@ export const sessionControlRoutes = newRouter()
       const db = c.get('db');
       const existing = await getConnection(db, c.get('principal').tenantId, connection_id);
       if (existing.status === 'connected') throw new ApiError(409, 'conflict', `Connection "${connection_id}" is already linked.`);
-      const row = await requestStart(db, c.get('principal').tenantId, connection_id);
+      const row = await requestStart(db, c.get('principal').tenantId, connection_id, limitsConfig(c.env).maxUnlinkedSessions);
       await schedulerOf(c.env).poke();
       const outcome = await commandWhenReady(c.env, row.id, { name: 'pairing-code', phone_number: phone });
       if (outcome.ok && outcome.result.code) return c.json({ connection_id, code: outcome.result.code }, 200);
@@ -87,9 +89,10 @@ export const sessionControlRoutes = newRouter()
       const row = await getConnection(db, tenantId, connection_id);
       const outcome = await runCommand(c.env, row.id, { name: 'logout' }, 20_000);
       if (!outcome.ok && outcome.error.code === 'timeout') throw new ApiError(504, 'runner_timeout', outcome.error.message);
-      // Whatever the runner managed, the stored session is gone and the connection stays stopped.
+      // Whatever the runner managed, the stored session is gone and the connection stays stopped. The lease
+      // is fenced first, so that a late flush of the old holder is refused rather than re-creating the state.
       await markLoggedOut(db, row.id);
-      await new AuthStore(c.env.SESSIONS, c.env.AUTH_STATE_KEY).remove(row.id);
+      await removeAuthState(c.env.SESSIONS, row.id);
       await schedulerOf(c.env).poke();
       return c.json(toConnection(await getConnection(db, tenantId, connection_id)), 200);
     },
@@ -102,12 +105,12 @@ export const sessionControlRoutes = newRouter()
       summary: 'Restart the session',
       description: 'Closes and reopens the WhatsApp socket from the stored session; starts it if it was not running.',
       request: { params: Params },
-      responses: { 200: jsonContent(Connection, 'Restarting.'), ...errorResponses(400, 401, 404) },
+      responses: { 200: jsonContent(Connection, 'Restarting.'), ...errorResponses(400, 401, 404), 429: UNLINKED_QUOTA },
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
       const db = c.get('db');
-      const row = await requestStart(db, c.get('principal').tenantId, connection_id);
+      const row = await requestStart(db, c.get('principal').tenantId, connection_id, limitsConfig(c.env).maxUnlinkedSessions);
       const outcome = await runCommand(c.env, row.id, { name: 'restart' }, 15_000);
       if (!outcome.ok) await schedulerOf(c.env).poke();
       return c.json(toConnection(row), 200);

@@ -18,6 +18,7 @@ import { attemptDelivery } from '../webhooks/attempt';
 import { webhookConfig } from '../webhooks/config';
 import { enqueueDeliveries } from '../webhooks/enqueue';
 import { acceptWebhookUrl } from './connections';
+import { openWebhookSecret, requireWebhookKeyring, sealWebhookSecret } from '../webhooks/secrets';
 
 const tags = ['Webhooks'];
 const ConnectionParams = z.object({ connection_id: ConnectionId });
@@ -73,12 +74,16 @@ export const webhookRoutes = newRouter()
         'Returns a new `whsec_…` secret (shown only here). For 24 hours every delivery carries signatures under both the new and ' +
         'the previous secret, so receivers can switch without dropping one.',
       request: { params: ConnectionParams },
-      responses: { 200: jsonContent(RotatedWebhookSecret, 'The new secret.'), ...errorResponses(401, 404) },
+      responses: { 200: jsonContent(RotatedWebhookSecret, 'The new secret.'), ...errorResponses(401, 404, 503) },
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
+      const db = c.get('db');
+      const { tenantId } = c.get('principal');
+      const ring = await requireWebhookKeyring(c.env);
+      const connection = await getConnection(db, tenantId, connection_id);
       const secret = newWebhookSecret();
-      const row = await rotateWebhookSecret(c.get('db'), c.get('principal').tenantId, connection_id, secret);
+      const row = await rotateWebhookSecret(db, tenantId, connection_id, await sealWebhookSecret(ring, connection.id, secret));
       const expires = row.previousWebhookSecretExpiresAt ?? new Date(Date.now() + PREVIOUS_SECRET_GRACE_MS);
       return c.json({ connection_id, webhook_secret: secret, previous_secret_expires_at: expires.toISOString() }, 200);
     },
@@ -93,7 +98,7 @@ export const webhookRoutes = newRouter()
         'Posts `{ "event": "test", … }` to the webhook now, signed like every delivery, and answers with the attempt (also in the ' +
         'webhook logs). It is not retried, and takes no sequence number (`sequence: 0`).',
       request: { params: ConnectionParams },
-      responses: { 200: jsonContent(WebhookLog, 'The attempt, whatever the endpoint answered.'), ...errorResponses(401, 404, 409) },
+      responses: { 200: jsonContent(WebhookLog, 'The attempt, whatever the endpoint answered.'), ...errorResponses(401, 404, 409, 503) },
     }),
     async (c) => {
       const { connection_id } = c.req.valid('param');
@@ -104,8 +109,10 @@ export const webhookRoutes = newRouter()
       const config = webhookConfig(c.env);
       const eventId = `msg_test${crypto.randomUUID().replaceAll('-', '')}`;
       const body = JSON.stringify(testWebhookBody(connection_id, { eventId, sequence: 0 }, new Date().toISOString()));
-      const secrets = [connection.webhookSecret];
-      if (connection.previousWebhookSecret && (connection.previousWebhookSecretExpiresAt?.getTime() ?? 0) > Date.now()) secrets.push(connection.previousWebhookSecret);
+      const ring = await requireWebhookKeyring(c.env);
+      const stored = [connection.webhookSecret];
+      if (connection.previousWebhookSecret && (connection.previousWebhookSecretExpiresAt?.getTime() ?? 0) > Date.now()) stored.push(connection.previousWebhookSecret);
+      const secrets = await Promise.all(stored.map((s) => openWebhookSecret(ring, connection.id, s)));
       const outcome = await attemptDelivery({ url: connection.webhookUrl, webhookId: eventId, body, secrets, timeoutMs: config.timeoutMs, policy: config.policy });
       const [row] = await db
         .insert(webhookLogs)
@@ -173,7 +180,7 @@ export const webhookRoutes = newRouter()
       const db = c.get('db');
       const { tenantId } = c.get('principal');
       const connection = await getConnection(db, tenantId, connection_id);
-      const cursor = decodeCursor(before);
+      const cursor = decodeCursor(before, 'serial');
       const rows = await db
         .select()
         .from(webhookLogs)

@@ -33,14 +33,17 @@ describe('recordLeases', () => {
     expect((await desiredConnections(db)).filter((d) => pks.includes(d.connectionPk))).toHaveLength(520);
   });
 
-  it('never lowers an epoch: a grant that raced with a newer one is not recorded; the same epoch again is', async () => {
-    const [older, newer] = await linkedConnections(2, 5);
+  it('only raises an epoch: a grant that raced with a newer one, or with a fence at the same epoch, is not recorded', async () => {
+    const [older, same, higher] = await linkedConnections(3, 5);
     const recorded = await recordLeases(db, [
       { connectionPk: older!, runnerId: 'a', epoch: 4 },
-      { connectionPk: newer!, runnerId: 'b', epoch: 5 },
+      // Computed from epoch 4 while a logout raised it to 5: it must not take the fenced epoch.
+      { connectionPk: same!, runnerId: 'b', epoch: 5 },
+      { connectionPk: higher!, runnerId: 'c', epoch: 6 },
     ]);
-    expect([...recorded]).toEqual([newer]);
+    expect([...recorded]).toEqual([higher]);
     expect((await fileDb.db.select().from(connections).where(eq(connections.id, older!)))[0]).toMatchObject({ leaseEpoch: 5, leaseRunnerId: null });
-    expect((await fileDb.db.select().from(connections).where(eq(connections.id, newer!)))[0]).toMatchObject({ leaseEpoch: 5, leaseRunnerId: 'b' });
+    expect((await fileDb.db.select().from(connections).where(eq(connections.id, same!)))[0]).toMatchObject({ leaseEpoch: 5, leaseRunnerId: null });
+    expect((await fileDb.db.select().from(connections).where(eq(connections.id, higher!)))[0]).toMatchObject({ leaseEpoch: 6, leaseRunnerId: 'c' });
   });
 });

@@ -41,8 +41,10 @@ export interface LeaseRecord {
 const GRANTS_PER_STATEMENT = 500;
 
 /**
- * Mirrors grants into Postgres before they are sent (fencing); never lowers an epoch. Answers the
- * connections whose grant was recorded: one missing raced with a newer epoch (or was deleted).
+ * Mirrors grants into Postgres before they are sent (fencing); only ever raises an epoch. Answers the
+ * connections whose grant was recorded: one missing raced with a newer epoch (or was deleted). Equal is a
+ * race too: a logout or delete fences by raising the epoch itself, and a grant computed before it (from
+ * the epoch it replaced) must not land on the fenced epoch.
  */
 export async function recordLeases(db: Db, grants: readonly LeaseRecord[]): Promise<Set<string>> {
   const recorded = new Set<string>();
@@ -51,7 +53,7 @@ export async function recordLeases(db: Db, grants: readonly LeaseRecord[]): Prom
     const result = await db.execute<{ id: string }>(sql`
       update ${connections} as c set lease_runner_id = v.runner_id, lease_epoch = v.epoch
       from (values ${sql.join(rows, sql`, `)}) as v(id, runner_id, epoch)
-      where c.id = v.id and c.lease_epoch <= v.epoch
+      where c.id = v.id and c.lease_epoch < v.epoch
       returning c.id`);
     for (const r of result.rows) recorded.add(r.id);
   }

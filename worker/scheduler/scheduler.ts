@@ -6,12 +6,16 @@
 // (one at a time, the new grant only after the old holder released or its revoke timed out), and routes
 // commands (send, pairing code, logout, restart) to the holder, resolving them by request id.
 import { DurableObject } from 'cloudflare:workers';
-import { ControlToRunner, RunnerToControl, type Command, type CommandResult, type QueuedEvent } from '../../protocol/runner';
+import { ControlToRunner, RunnerToControl, featureNeededBy, type Command, type CommandResult, type QueuedEvent } from '../../protocol/runner';
 import { httpDb } from '../data/db';
 import type { Env } from '../env';
+import { hashRunnerToken, runnerIdOfToken } from '../../protocol/runner-token';
+import { timingSafeEqual } from '../auth/credentials';
+import { activeCredentials, Budget, type ClaimAnswer, type RunnerAuthorization } from './credentials';
 import { desiredConnections, recordLeases, type LeaseRecord } from './desired';
 import { pickRunner } from './placement';
 import { Registry } from './registry';
+import { SendBudgets } from '../limits/send-budget';
 import type { LeaseRow } from './types';
 
 export type CommandOutcome = (
@@ -20,11 +24,27 @@ export type CommandOutcome = (
 ) & {
   /** The runner's own share of the round trip, when it reported one. */
   runnerMs?: number;
+  /** With a refusal that clears with time (`send_quota_exceeded`, `send_queue_full`): when to try again. */
+  retryAfterSeconds?: number;
 };
+
+/** What the caller admits a command under: a send counts against its tenant's sends per minute. */
+export interface Admission {
+  sendsPerMinute?: number;
+}
 
 interface Attachment {
   runnerId: string;
+  /** The credential the link was opened with: the link is closed once that credential is revoked. */
+  credentialId?: string;
+  /** What the runner said it understands in its hello (protocol/runner.ts runnerFeatures). */
+  features?: string[];
 }
+
+/** Close code of a link whose credential was revoked (the runner must be given a new token). */
+const CLOSE_CREDENTIAL_REVOKED = 4003;
+
+const encoder = new TextEncoder();
 
 interface Pending {
   resolve: (outcome: CommandOutcome) => void;
@@ -39,8 +59,11 @@ const num = (v: string | undefined, fallback: number) => (v && Number.isFinite(N
 export class Scheduler extends DurableObject<Env> {
   private readonly registry: Registry;
   private readonly pending = new Map<string, Pending>();
+  private readonly sendBudgets = new SendBudgets();
   private reconciling = false;
   private reconcileAgain = false;
+  /** Postgres look-ups for tokens not in the mirror (credentials.ts): a few a second at most. */
+  private readonly lookups = new Budget(5, 20);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,18 +81,79 @@ export class Scheduler extends DurableObject<Env> {
 
   // Link ---------------------------------------------------------------------------------------------
 
-  /** Accepts a runner's WebSocket (the Worker has already checked its token). */
+  /**
+   * Accepts a runner's WebSocket. The Worker has checked that the token names the runner id asked for;
+   * here the token itself is verified (credentials.ts), so that a runner id is only ever linked by its own.
+   */
   override async fetch(request: Request): Promise<Response> {
     const runnerId = new URL(request.url).searchParams.get('runner_id');
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !runnerId) {
       return new Response('expected a runner WebSocket', { status: 400 });
     }
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+    if (!token || runnerIdOfToken(token) !== runnerId) {
+      return Response.json({ error: { code: 'runner_id_mismatch', message: 'The runner token does not name this runner id.' } }, { status: 403 });
+    }
+    const credentialId = await this.authenticate(runnerId, await hashRunnerToken(token));
+    if (!credentialId) return Response.json({ error: { code: 'unauthorized', message: 'Unknown or revoked runner token.' } }, { status: 401 });
     // A reconnecting runner replaces its previous link.
     for (const old of this.ctx.getWebSockets(runnerId)) old.close(4000, 'replaced by a newer link');
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [runnerId]);
-    server.serializeAttachment({ runnerId } satisfies Attachment);
+    server.serializeAttachment({ runnerId, credentialId } satisfies Attachment);
+    this.log('info', 'runner link opened', { runnerId, credentialId });
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  // Credentials ---------------------------------------------------------------------------------------
+
+  /** The id of the unrevoked credential of `runnerId` whose token hashes to `tokenHash`, if any. */
+  private async authenticate(runnerId: string, tokenHash: string): Promise<string | undefined> {
+    const given = encoder.encode(tokenHash);
+    const match = (rows: { credential_id: string; runner_id: string; token_hash: string }[]) =>
+      rows.find((r) => r.runner_id === runnerId && timingSafeEqual(encoder.encode(r.token_hash), given))?.credential_id;
+    const mirrored = match(this.registry.credentialsOf(runnerId));
+    if (mirrored) return mirrored;
+    // Not mirrored: issued since the last sync, or no valid token at all. Postgres decides, within budget.
+    if (!this.lookups.take(Date.now())) return undefined;
+    try {
+      const rows = await activeCredentials(httpDb(this.env), runnerId);
+      this.ctx.storage.transactionSync(() => this.registry.replaceRunnerCredentials(runnerId, rows, Date.now()));
+      this.closeRevokedLinks();
+      return match(rows);
+    } catch (e) {
+      this.log('warn', 'cannot look a runner token up in Postgres', { runnerId, error: String(e).slice(0, 300) });
+      return undefined;
+    }
+  }
+
+  /** Mirrors the unrevoked credentials from Postgres and closes links whose credential is gone. */
+  private async syncCredentials(): Promise<void> {
+    let rows;
+    const readSince = Date.now();
+    try {
+      rows = await activeCredentials(httpDb(this.env));
+    } catch (e) {
+      // Postgres down: the last mirror stands (intake keeps working), and no revocation can be written anyway.
+      this.log('warn', 'cannot read runner credentials from Postgres; keeping the last known ones', { error: String(e).slice(0, 300) });
+      return;
+    }
+    this.ctx.storage.transactionSync(() => this.registry.replaceAllCredentials(rows, readSince, Date.now()));
+    this.closeRevokedLinks();
+  }
+
+  private closeRevokedLinks() {
+    const valid = this.registry.credentialIds();
+    for (const ws of this.ctx.getWebSockets()) {
+      const { runnerId, credentialId } = ws.deserializeAttachment() as Attachment;
+      if (credentialId && valid.has(credentialId)) continue;
+      this.log('warn', 'closing the link of a revoked runner credential', { runnerId, credentialId: credentialId ?? null });
+      try {
+        ws.close(CLOSE_CREDENTIAL_REVOKED, 'runner credential revoked');
+      } catch {
+        // already closing
+      }
+    }
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
@@ -85,6 +169,7 @@ export class Scheduler extends DurableObject<Env> {
     switch (frame.type) {
       case 'hello': {
         this.registry.runnerConnected(runnerId, frame.capacity, now);
+        ws.serializeAttachment({ ...(ws.deserializeAttachment() as Attachment), features: frame.features ?? [] } satisfies Attachment);
         const claimed = new Map(frame.leases.map((l) => [l.connection_pk, l.epoch]));
         // Leases we think it holds but it no longer runs (it restarted): free them for a fresh grant.
         for (const lease of this.registry.leasesOf(runnerId)) {
@@ -125,10 +210,11 @@ export class Scheduler extends DurableObject<Env> {
         this.pending.delete(frame.request_id);
         clearTimeout(pending.timer);
         const runnerMs = frame.elapsed_ms === undefined ? {} : { runnerMs: frame.elapsed_ms };
+        const retry = frame.error?.retry_after_ms === undefined ? {} : { retryAfterSeconds: Math.max(1, Math.ceil(frame.error.retry_after_ms / 1000)) };
         pending.resolve(
           frame.ok
             ? { ok: true, result: frame.result ?? {}, ...runnerMs }
-            : { ok: false, error: frame.error ?? { code: 'internal', message: 'the runner gave no reason' }, ...runnerMs },
+            : { ok: false, error: frame.error ?? { code: 'internal', message: 'the runner gave no reason' }, ...runnerMs, ...retry },
         );
         return;
       }
@@ -186,10 +272,22 @@ export class Scheduler extends DurableObject<Env> {
   }
 
   /** Sends a command to the runner holding the connection and waits for its reply. */
-  async command(connectionPk: string, command: Command, timeoutMs = 20_000): Promise<CommandOutcome> {
+  async command(connectionPk: string, command: Command, timeoutMs = 20_000, admission: Admission = {}): Promise<CommandOutcome> {
     const lease = this.registry.lease(connectionPk);
     const ws = lease?.runner_id && lease.state === 'active' ? this.socketOf(lease.runner_id) : undefined;
     if (!lease || !ws) return { ok: false, error: { code: 'no_runner', message: 'No runner holds this connection right now.' } };
+    // An older runner would drop what it does not know and send something else: it is not asked at all.
+    const needed = featureNeededBy(command);
+    if (needed && !((ws.deserializeAttachment() as Attachment).features ?? []).includes(needed)) {
+      return { ok: false, error: { code: 'runner_outdated', message: `The runner holding this connection is too old for this message (it lacks "${needed}").` } };
+    }
+    if (command.name === 'send' && admission.sendsPerMinute !== undefined) {
+      const budget = this.sendBudgets.take(lease.tenant_id, admission.sendsPerMinute);
+      if (!budget.allowed) {
+        const message = `The account's ${admission.sendsPerMinute} sends a minute are spent.`;
+        return { ok: false, error: { code: 'send_quota_exceeded', message }, retryAfterSeconds: budget.retryAfterSeconds };
+      }
+    }
     const requestId = crypto.randomUUID();
     return new Promise<CommandOutcome>((resolve) => {
       const timer = setTimeout(() => {
@@ -197,8 +295,30 @@ export class Scheduler extends DurableObject<Env> {
         resolve({ ok: false, error: { code: 'timeout', message: `The runner did not answer within ${timeoutMs} ms.` } });
       }, timeoutMs);
       this.pending.set(requestId, { resolve, timer });
-      this.send(ws, { type: 'command', request_id: requestId, connection_pk: connectionPk, epoch: lease.epoch, command });
+      // The runner is told how long it has: a send it paces must not wait past it (runner/send-pacing.ts).
+      this.send(ws, { type: 'command', request_id: requestId, connection_pk: connectionPk, epoch: lease.epoch, command, timeout_ms: timeoutMs });
     });
+  }
+
+  /**
+   * Verifies a runner's token and judges its claims to connections (each a connection and an epoch): the
+   * runner-facing routes ask this on every call. Needs no Postgres for a token already mirrored, so event
+   * intake keeps working while Postgres is down.
+   */
+  async authorizeRunner(runnerId: string, tokenHash: string, claims: { connectionPk: string; epoch: number }[]): Promise<RunnerAuthorization> {
+    const credentialId = await this.authenticate(runnerId, tokenHash);
+    if (!credentialId) return { ok: false };
+    return { ok: true, credentialId, claims: claims.map((c) => this.judge(runnerId, c.connectionPk, c.epoch)) };
+  }
+
+  private judge(runnerId: string, connectionPk: string, epoch: number): ClaimAnswer {
+    const lease = this.registry.lease(connectionPk);
+    if (!lease) return { connectionPk, epoch, verdict: 'unknown_connection' };
+    const tenantId = lease.tenant_id;
+    if (this.registry.holderAt(connectionPk, epoch) !== runnerId) return { connectionPk, epoch, tenantId, verdict: 'not_holder' };
+    // Granted to this runner under `epoch`; held still while that epoch is current (also once released:
+    // its final flush may come after, and no other runner holds it until a newer epoch is granted).
+    return { connectionPk, epoch, tenantId, verdict: lease.epoch === epoch ? 'holder' : 'former_holder' };
   }
 
   /** Runners and leases as the Scheduler sees them (operations and tests). */
@@ -210,6 +330,8 @@ export class Scheduler extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     let busy = true;
+    // Every pass, before anything that may wait on Postgres: this bounds how long a revoked token works.
+    await this.syncCredentials();
     try {
       busy = await this.reconcile();
     } catch (e) {
@@ -356,13 +478,26 @@ export class Scheduler extends DurableObject<Env> {
 
   // Helpers ------------------------------------------------------------------------------------------
 
+  /** Each runner's open link, as last found (looking it up among all sockets on every command cost CPU). */
+  private readonly sockets = new Map<string, WebSocket>();
+
   private socketOf(runnerId: string): WebSocket | undefined {
-    return this.ctx.getWebSockets(runnerId).find((ws) => ws.readyState === WebSocket.OPEN);
+    const known = this.sockets.get(runnerId);
+    if (known?.readyState === WebSocket.OPEN) return known;
+    const found = this.ctx.getWebSockets(runnerId).find((ws) => ws.readyState === WebSocket.OPEN);
+    if (found) this.sockets.set(runnerId, found);
+    else this.sockets.delete(runnerId);
+    return found;
   }
 
+  /**
+   * Frames to runners are typed where they are made, and their commands were built by the Worker from input
+   * it validated: checking them again with zod was the Scheduler's largest cost per send. What runners send
+   * in is validated (webSocketMessage), as is every frame a runner receives, on its side.
+   */
   private send(ws: WebSocket, frame: ControlToRunner) {
     try {
-      ws.send(JSON.stringify(ControlToRunner.parse(frame)));
+      ws.send(JSON.stringify(frame));
     } catch (e) {
       this.log('warn', 'could not send to runner', { error: String(e) });
     }

@@ -21,3 +21,11 @@ export interface LeaseRow {
   revoke_sent_at: number | null;
   granted_at: number | null;
 }
+
+/** A runner credential the Scheduler accepts (unrevoked in Postgres when last synced). */
+export interface CredentialRow {
+  credential_id: string;
+  runner_id: string;
+  /** SHA-256 of the token, hex (protocol/runner-token.ts). */
+  token_hash: string;
+}

@@ -82,7 +82,7 @@ describe('a webhook attempt', () => {
     const before = seen.length;
     const out = await request('/ok', { policy: parsePrivateTargetPolicy('') });
     expect(out.kind).toBe('refused');
-    expect(out.error).toMatch(/private, loopback or link-local/);
+    expect(out.error).toMatch(/^URL refused: 127\.0\.0\.1 is not a public address \(127\.0\.0\.0\/8, loopback\)$/);
     expect(seen.length).toBe(before);
   });
 

@@ -1,5 +1,5 @@
 // Webhook delivery settings, read once per isolate from the Worker's vars (README: configuration).
-import { parsePrivateTargetPolicy, type PrivateTargetPolicy } from '../lib/webhook-url';
+import { webhookTargetPolicy, type PrivateTargetPolicy } from '../lib/webhook-url';
 import type { Env } from '../env';
 import { parseRetrySchedule } from './schedule';
 
@@ -28,7 +28,7 @@ export function webhookConfig(env: Pick<Env, 'WEBHOOK_RETRY_SCHEDULE' | 'WEBHOOK
         schedule: parseRetrySchedule(env.WEBHOOK_RETRY_SCHEDULE),
         timeoutMs: num(env.WEBHOOK_TIMEOUT_MS, 10_000),
         sweepLateSeconds: num(env.WEBHOOK_SWEEP_LATE_SECONDS, 60),
-        policy: parsePrivateTargetPolicy(env.ALLOW_PRIVATE_WEBHOOK_TARGETS),
+        policy: webhookTargetPolicy(env),
         retentionDays: num(env.WEBHOOK_RETENTION_DAYS, 30),
       },
     };

@@ -10,8 +10,11 @@ import type { Env } from '../env';
 import { attemptDelivery } from './attempt';
 import { webhookConfig, type WebhookConfig } from './config';
 import { enqueueDeliveries } from './enqueue';
-import { deliveryBody } from './render';
+import { deliveryBody, webhookMediaOf } from './render';
+import type { Message as MessageView } from '../../protocol/messages';
 import { retryDelaySeconds } from './schedule';
+import { openWebhookSecret, webhookKeyring } from './secrets';
+import type { Keyring } from '../secrets/keyring';
 
 const DeliveryJob = z.object({ delivery_id: z.string().uuid() });
 
@@ -24,7 +27,7 @@ const log = (level: 'warn' | 'error', msg: string, fields: Record<string, unknow
 export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const config = webhookConfig(env);
   const db = httpDb(env);
-  // One delivery per message; a duplicate within the batch is answered with its twin.
+  const ring = await webhookKeyring(env);
   const jobs = new Map<string, Message<unknown>[]>();
   for (const msg of batch.messages) {
     const job = DeliveryJob.safeParse(msg.body);
@@ -38,6 +41,8 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
   const retryAll = (msgs: Iterable<Message<unknown>[]>, minDelaySeconds = 0) => {
     for (const list of msgs) for (const m of list) m.retry({ delaySeconds: Math.max(minDelaySeconds, ownFailureDelay(m.attempts)) });
   };
+  // Nothing can be signed without the key (logged by webhookKeyring): the deliveries wait, unclaimed.
+  if (!ring) return retryAll(jobs.values());
   // A claimed row stays held until its claim runs out: a message back before that would find it held.
   const afterClaim = CLAIM_SECONDS + 5;
   let claimed: ClaimedDelivery[];
@@ -51,7 +56,15 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
   const claimedIds = new Set(claimed.map((d) => d.id));
   for (const [id, msgs] of jobs) if (!claimedIds.has(id)) for (const m of msgs) m.ack();
 
-  const attempts = await Promise.all(claimed.map((d) => attempt(d, config)));
+  // A body is kept once sent (same webhook-id, same body on every retry): rendered without its media, it would stay so.
+  let media: Map<string, MessageView['media']>;
+  try {
+    media = await webhookMediaOf(db, env, claimed);
+  } catch (e) {
+    log('error', 'reading received media for webhook bodies failed; retried', { count: claimed.length, error: errorText(e) });
+    return retryAll(jobs.values(), afterClaim);
+  }
+  const attempts = await Promise.all(claimed.map((d) => attempt(d, config, ring, media.get(d.id))));
   const records = attempts.filter((a): a is AttemptRecord & { delay: number | null } => a !== undefined);
   for (const d of claimed) {
     if (!records.some((r) => r.delivery.id === d.id)) retryAll([jobs.get(d.id)!], afterClaim); // could not even render it
@@ -73,12 +86,20 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
 }
 
 /** One attempt, and what becomes of the delivery; undefined when its body cannot be rendered now. */
-async function attempt(delivery: ClaimedDelivery, config: WebhookConfig): Promise<(AttemptRecord & { delay: number | null }) | undefined> {
+async function attempt(delivery: ClaimedDelivery, config: WebhookConfig, ring: Keyring, media?: MessageView['media']): Promise<(AttemptRecord & { delay: number | null }) | undefined> {
   let body: string;
+  let secrets: string[];
   try {
-    body = await deliveryBody(delivery);
+    body = await deliveryBody(delivery, media);
   } catch (e) {
     log('error', 'rendering a webhook delivery failed; retried', { delivery_id: delivery.id, error: errorText(e) });
+    return undefined;
+  }
+  try {
+    // Opened here, for this signature only.
+    secrets = await Promise.all(delivery.storedSecrets.map((s) => openWebhookSecret(ring, delivery.connectionPk, s)));
+  } catch (e) {
+    log('error', 'a webhook secret does not open (sealed under a key not configured?); retried', { delivery_id: delivery.id, error: errorText(e) });
     return undefined;
   }
   const outcome = delivery.webhookUrl
@@ -86,7 +107,7 @@ async function attempt(delivery: ClaimedDelivery, config: WebhookConfig): Promis
         url: delivery.webhookUrl,
         webhookId: webhookIdOf(delivery.id),
         body,
-        secrets: delivery.secrets,
+        secrets,
         timeoutMs: config.timeoutMs,
         policy: config.policy,
       })

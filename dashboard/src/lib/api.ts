@@ -16,7 +16,7 @@ export class ApiError extends Error {
 type Query = Record<string, string | number | undefined | null>;
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   query?: Query;
   /** A 401 here is an answer, not an expired session (the login form). */

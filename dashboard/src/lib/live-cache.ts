@@ -132,6 +132,12 @@ export function applyRealtimeFrame<E extends RealtimeEventName>(queryClient: Que
       patchMessage(queryClient, d.connectionId, d.chatId, { client_message_id: d.clientMessageId, provider_message_id: d.providerMessageId }, { status: d.status });
       return;
     }
+    case 'message-updated':
+    case 'message-deleted': {
+      const d = data as RealtimeData['message-updated' | 'message-deleted'];
+      upsertMessage(queryClient, d.connectionId, d.chatId, d.message);
+      return;
+    }
     case 'qr-update':
       return; // The QR dialog listens for these itself.
   }

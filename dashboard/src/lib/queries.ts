@@ -14,6 +14,7 @@ export const keys = {
   chats: (connectionId: string) => ['chats', connectionId] as const,
   messages: (connectionId: string, chatId: string) => ['messages', connectionId, chatId] as const,
   webhookLogs: (connectionId: string) => ['webhook-logs', connectionId] as const,
+  calls: (connectionId: string) => ['calls', connectionId] as const,
 };
 
 export interface Page<T> {

@@ -5,6 +5,7 @@ import {
   LogOutIcon,
   MessagesSquareIcon,
   MoreHorizontalIcon,
+  PhoneIcon,
   QrCodeIcon,
   RotateCwIcon,
   SmartphoneIcon,
@@ -14,6 +15,7 @@ import {
 import { useState } from 'react';
 import { toast } from 'sonner';
 import { Link } from 'wouter';
+import { CallsDialog } from '@/components/connection/calls-dialog';
 import { NewConnectionDialog } from '@/components/connection/new-connection-dialog';
 import { PairingDialog } from '@/components/connection/pairing-dialog';
 import { QrDialog } from '@/components/connection/qr-dialog';
@@ -43,8 +45,10 @@ export function ConnectionsPage() {
   const [qrFor, setQrFor] = useState<string | null>(null);
   const [pairFor, setPairFor] = useState<string | null>(null);
   const [hookFor, setHookFor] = useState<string | null>(null);
+  const [callsFor, setCallsFor] = useState<string | null>(null);
   const [danger, setDanger] = useState<Danger | null>(null);
   const hookConnection = connections.data?.find((c) => c.connection_id === hookFor) ?? null;
+  const callsConnection = connections.data?.find((c) => c.connection_id === callsFor) ?? null;
 
   const act = useMutation({
     mutationFn: async ({ kind, connection }: Danger) => {
@@ -123,6 +127,9 @@ export function ConnectionsPage() {
                     <DropdownMenuItem onSelect={() => setDanger({ kind: 'restart', connection: c })}>
                       <RotateCwIcon /> Restart
                     </DropdownMenuItem>
+                    <DropdownMenuItem onSelect={() => setCallsFor(c.connection_id)}>
+                      <PhoneIcon /> Calls
+                    </DropdownMenuItem>
                     <DropdownMenuItem asChild>
                       <Link href={`/webhooks/${encodeURIComponent(c.connection_id)}`}>
                         <WebhookIcon /> Webhook logs
@@ -145,6 +152,7 @@ export function ConnectionsPage() {
       <QrDialog connectionId={qrFor} onClose={() => setQrFor(null)} />
       <PairingDialog connectionId={pairFor} onClose={() => setPairFor(null)} />
       <WebhookDialog connection={hookConnection} onClose={() => setHookFor(null)} />
+      <CallsDialog connection={callsConnection} onClose={() => setCallsFor(null)} />
       <ConfirmDialog
         open={danger !== null}
         onOpenChange={(open) => !open && setDanger(null)}

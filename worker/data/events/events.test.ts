@@ -7,7 +7,9 @@ import { chats, connections, messages, tenants, webhookDeliveries } from '../../
 import type { QueuedEvent, RunnerEvent, WireMessage } from '../../../protocol/runner';
 import { withDatabase, type NodeDb } from '../../../scripts/lib/database';
 import { useFileDatabase } from '../../../test/harness/file-database';
-import { eventsStore } from '../db';
+import { eventsStore, httpDb } from '../db';
+import { listMessages } from '../messages';
+import { markSent } from '../outbound';
 import { HTTP_BATCH_MAX_BYTES, persistEvents, type EventsStore } from '.';
 
 const fileDb = useFileDatabase('events');
@@ -101,7 +103,7 @@ describe('persisting runner events', () => {
     expect(before.chats[0]).toMatchObject({ unreadCount: 2, lastMessageText: 'reply', name: 'Alice' });
 
     const second = await persistEvents(store, batch);
-    expect(second).toEqual({ messages: [], statuses: [], connections: [], ignored: 0, deliveries: [] });
+    expect(second).toEqual({ messages: [], statuses: [], connections: [], changes: [], calls: [], ignored: 0, deliveries: [] });
     expect(await snapshot()).toEqual(before); // updated_at included: nothing was touched
   });
 
@@ -137,6 +139,28 @@ describe('persisting runner events', () => {
     const acked = await persistEvents(store, [receipt(c, 'SEND1', 'sent')]);
     expect(acked.statuses).toMatchObject([{ providerMessageId: 'SEND1', clientMessageId: 'client-1', status: 'sent', direction: 'outbound' }]);
     expect((await messagesOf(c))[0]!.status).toBe('sent');
+  });
+
+  it("two sends in the same second stay in the order they were sent, whichever of receipt and send answer came first", async () => {
+    const c = await newConnection();
+    const chat = '15550001111@s.whatsapp.net';
+    const second = T0 + 9000; // WhatsApp's timestamp of both: whole seconds
+    const send = async (id: string, ms: number) =>
+      (await db.insert(messages).values({ connectionPk: c.pk, chatId: chat, direction: 'outbound', toJid: chat, text: id, providerMessageId: id, status: 'pending', sentAt: new Date(second + ms) }).returning())[0]!;
+    const first = await send('FIRST', 800);
+    const next = await send('NEXT', 900);
+    const http = httpDb({ DATABASE_URL: url, NEON_WS_PROXY: fileDb.proxy });
+    // The first one's server ack is stored before the send's answer; the next one's answer comes first.
+    await persistEvents(store, [receipt(c, 'FIRST', 'sent', 9)]);
+    await markSent(http, first.id, new Date(second));
+    await markSent(http, next.id, new Date(second));
+    const history = await listMessages(http, c.pk, chat, 10);
+    expect(history.map((m) => m.text)).toEqual(['NEXT', 'FIRST']);
+    expect(history.map((m) => m.status)).toEqual(['sent', 'sent']);
+    // A send answered later than it was written (a file uploaded for seconds) takes WhatsApp's time.
+    const late = await send('LATE', 950);
+    await markSent(http, late.id, new Date(second + 3000));
+    expect((await listMessages(http, c.pk, chat, 1))[0]).toMatchObject({ text: 'LATE', sentAt: new Date(second + 3000) });
   });
 
   it('chats keep the newest message, the contact name, and count unread inbound live messages', async () => {
@@ -414,7 +438,7 @@ describe('persisting runner events', () => {
     expect(rows.find((r) => r.chatId === '15550000009@s.whatsapp.net')).toMatchObject({ lastMessageText: 'text of B399', unreadCount: 30 });
     expect(ms).toBeLessThan(10_000);
     // And again: nothing new.
-    expect(await persistEvents(store, batch)).toEqual({ messages: [], statuses: [], connections: [], ignored: 0, deliveries: [] });
+    expect(await persistEvents(store, batch)).toEqual({ messages: [], statuses: [], connections: [], changes: [], calls: [], ignored: 0, deliveries: [] });
     expect((await chatsOf(c)).reduce((n, r) => n + r.unreadCount, 0)).toBe(300);
   });
 
@@ -515,6 +539,42 @@ describe('webhook deliveries in the outbox', () => {
     // A QR superseded within its own batch is never told.
     await persistEvents(store, [qr(c, 3, 'QR-TWO'), lifecycle(c, 4, 'disconnected', { reason: 'qr_timeout' })]);
     expect((await deliveriesOf(c)).filter((r) => r.eventType === 'qr.updated')).toHaveLength(1);
+  });
+
+  it('a call is stored once and makes one call.received delivery; a replay, or a tenant that does not own the connection, makes none', async () => {
+    const c = await newConnection();
+    await subscribe(c, ['call.received']);
+    const offer = (id: string, extra: Partial<Extract<RunnerEvent, { type: 'call.offer' }>['call']> = {}) =>
+      queued(c, {
+        id: `call:${id}`,
+        at: at(5),
+        type: 'call.offer',
+        call: {
+          call_id: id, from: '15550001111@s.whatsapp.net', chat_id: '15550001111@s.whatsapp.net', is_video: false, is_group: false,
+          group_id: null, offline: false, timestamp: at(5), rejected: true, reject_message_id: 'R1', ...extra,
+        },
+      });
+    const first = await persistEvents(store, [offer('C1'), offer('C2', { is_video: true, rejected: false, reject_message_id: null })]);
+    expect(first.calls.map((x) => [x.call.id, x.call.from, x.call.rejected, x.call.is_video])).toEqual([
+      ['C1', '15550001111', true, false],
+      ['C2', '15550001111', false, true],
+    ]);
+    const rows = await deliveriesOf(c);
+    expect(rows.map((r) => [r.eventType, r.sequence])).toEqual([
+      ['call.received', 1],
+      ['call.received', 2],
+    ]);
+    expect(rows[0]!.data).toMatchObject({ call: { id: 'C1', chat_id: '15550001111@s.whatsapp.net', rejected: true, reject_message_id: 'R1' } });
+    // The runner resends after a lost acknowledgement: nothing is told twice.
+    const again = await persistEvents(store, [offer('C1')]);
+    expect(again.calls).toEqual([]);
+    expect(again.deliveries).toEqual([]);
+    expect(await deliveriesOf(c)).toHaveLength(2);
+    // A batch claiming another tenant's connection writes nothing.
+    const stranger = await newConnection();
+    const forged = { ...offer('C3'), tenant_id: stranger.tenantId };
+    expect((await persistEvents(store, [forged])).calls).toEqual([]);
+    expect(await deliveriesOf(c)).toHaveLength(2);
   });
 });
 

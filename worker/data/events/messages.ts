@@ -3,13 +3,14 @@ import { sql, type SQL } from 'drizzle-orm';
 import { chats, messages, nowMs } from '../../../drizzle/schema';
 import type { QueuedEvent, WireMessage } from '../../../protocol/runner';
 import type { NewMessage } from './outcome';
+import { storedFromProtoJson } from '../../../protocol/inbound-content';
 import { toMessageRow } from '../message-row';
 import { deliveryIdsColumn, outboxCtes } from '../outbox';
 import { byKey, CHUNK, ownedBy, toMs, type Plan } from './store';
 
 /** Postgres text refuses NUL, and jsonb refuses unpaired surrogates; a poison message must not block the queue forever. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const cleanText = (s: string) => s.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd');
+export const cleanText = (s: string) => s.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\ufffd');
 const cleanNullable = (s: string | null) => (s === null ? null : cleanText(s));
 function cleanJson(v: unknown): unknown {
   if (v === null || v === undefined) return null;
@@ -41,16 +42,24 @@ export function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<New
   const upserts: Upsert[] = [...latest.values()]
     .sort((a, b) => a.seq - b.seq)
     .map(({ pk, tenantId, m }) => {
-      const content = cleanJson(m.content);
+      // A runner from before structured content sent Baileys' content as `content` (and no `proto`): stored in the same shape as a newer runner's.
+      const legacy = m.proto === undefined && m.type !== 'text' ? storedFromProtoJson(m.content) : undefined;
+      const content = cleanJson(legacy ? legacy.content : m.content);
+      const proto = cleanJson(m.proto === undefined ? (m.type === 'text' ? null : m.content) : m.proto);
+      const mentions = m.mentions ?? legacy?.mentions ?? null;
       return {
         pk,
         tenantId,
         m,
+        type: legacy?.type ?? m.type,
         from: cleanNullable(m.from),
         to: cleanNullable(m.to),
         text: cleanNullable(m.text),
         content,
         contentJson: content === null ? null : JSON.stringify(content),
+        protoJson: proto === null ? null : JSON.stringify(proto),
+        replyTo: cleanNullable(m.reply_to ?? legacy?.reply_to ?? null),
+        mentionsJson: mentions === null ? null : JSON.stringify(cleanJson(mentions)),
       };
     });
   const statements: SQL[] = [];
@@ -70,7 +79,7 @@ export function messageStatements(events: readonly QueuedEvent[]): Plan<Omit<New
           const pk = String(raw.connection_pk);
           const u = sourceOf.get(`${pk} ${String(raw.provider_message_id)} ${ref(pk).tenantId}`)!;
           // Inserted from this batch: its text and content are the batch's, as they were stored.
-          const row = toMessageRow({ ...raw, text: u.text, content: u.content });
+          const row = toMessageRow({ ...raw, text: u.text, content: u.content, proto: null });
           return { source: u.m.source, pushName: u.m.push_name, row };
         }),
   };
@@ -84,8 +93,13 @@ interface Upsert {
   from: string | null;
   to: string | null;
   text: string | null;
+  /** Its `type` as stored (an older runner's raw types are mapped). */
+  type: string;
   content: unknown;
   contentJson: string | null;
+  protoJson: string | null;
+  replyTo: string | null;
+  mentionsJson: string | null;
 }
 
 /**
@@ -100,8 +114,8 @@ function insertMessages(chunk: Upsert[]): SQL {
   // An outbound message stored here was sent by another of the account's devices (or comes from history)
   // and reached WhatsApp: 'sent'.
   const values = chunk.map((u, ord) => sql`(${ord}::int, ${u.pk}::uuid, ${u.tenantId}::uuid, ${u.m.chat_id}::text,
-    ${u.m.direction}::text, ${u.from}::text, ${u.to}::text, ${u.m.type}::text, ${u.text}::text, ${u.contentJson}::jsonb,
-    ${u.m.provider_message_id}::text, ${u.m.direction === 'inbound' ? 'received' : 'sent'}::text,
+    ${u.m.direction}::text, ${u.from}::text, ${u.to}::text, ${u.type}::text, ${u.text}::text, ${u.contentJson}::jsonb,
+    ${u.replyTo}::text, ${u.mentionsJson}::jsonb, ${u.protoJson}::jsonb, ${u.m.provider_message_id}::text, ${u.m.direction === 'inbound' ? 'received' : 'sent'}::text,
     ${u.m.timestamp}::timestamptz, ${u.m.source === 'live'}::boolean, ${cleanNullable(u.m.push_name)}::text)`);
 
   const perChat = new Map<string, { pk: string; chatId: string; newest: WireMessage; name: string | null; nameAt: number }>();
@@ -126,12 +140,12 @@ function insertMessages(chunk: Upsert[]): SQL {
   // only follows batches that are not older than what is stored, so a replayed old batch cannot revert it.
   const newer = sql`excluded.last_message_at >= chats.last_message_at`;
   return sql`
-    with v (ord, connection_pk, tenant_id, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at, live, push_name)
+    with v (ord, connection_pk, tenant_id, chat_id, direction, from_jid, to_jid, type, text, content, reply_to, mentions, proto, provider_message_id, status, sent_at, live, push_name)
       as (values ${sql.join(values, sql`, `)}),
     owned as (select * from v where ${ownedBy(sql`v.connection_pk`, sql`v.tenant_id`)}),
     inserted as (
-      insert into ${messages} (connection_pk, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at)
-      select connection_pk, chat_id, direction, from_jid, to_jid, type, text, content, provider_message_id, status, sent_at
+      insert into ${messages} (connection_pk, chat_id, direction, from_jid, to_jid, type, text, content, reply_to, mentions, proto, provider_message_id, status, sent_at)
+      select connection_pk, chat_id, direction, from_jid, to_jid, type, text, content, reply_to, mentions, proto, provider_message_id, status, sent_at
       from owned order by ord
       on conflict (connection_pk, provider_message_id) do nothing
       returning ${sql.raw(RETURNED_MESSAGE_COLUMNS)}
@@ -177,19 +191,24 @@ function insertMessages(chunk: Upsert[]): SQL {
 /** Fills what rows that existed before the chunk lack; the rows the chunk inserted lack nothing it has. */
 function fillMessages(chunk: Upsert[]): SQL {
   const values = chunk.map((u) => sql`(${u.pk}::uuid, ${u.tenantId}::uuid, ${u.m.provider_message_id}::text,
-    ${u.from}::text, ${u.to}::text, ${u.text}::text, ${u.contentJson}::jsonb)`);
+    ${u.from}::text, ${u.to}::text, ${u.text}::text, ${u.contentJson}::jsonb, ${u.replyTo}::text, ${u.mentionsJson}::jsonb, ${u.protoJson}::jsonb)`);
+  // Our own sends come back from WhatsApp (Baileys echoes them): their proto is what quoting them later sends.
   return sql`
     update ${messages} as m set
       from_jid = coalesce(m.from_jid, v.from_jid), to_jid = coalesce(m.to_jid, v.to_jid),
-      text = coalesce(m.text, v.text), content = coalesce(m.content, v.content), updated_at = ${nowMs}
-    from (values ${sql.join(values, sql`, `)}) as v(connection_pk, tenant_id, provider_message_id, from_jid, to_jid, text, content)
+      text = coalesce(m.text, v.text), content = coalesce(m.content, v.content),
+      reply_to = coalesce(m.reply_to, v.reply_to), mentions = coalesce(m.mentions, v.mentions), proto = coalesce(m.proto, v.proto),
+      updated_at = ${nowMs}
+    from (values ${sql.join(values, sql`, `)}) as v(connection_pk, tenant_id, provider_message_id, from_jid, to_jid, text, content, reply_to, mentions, proto)
     where m.connection_pk = v.connection_pk and m.provider_message_id = v.provider_message_id
       and ${ownedBy(sql`v.connection_pk`, sql`v.tenant_id`)}
       and ((m.from_jid is null and v.from_jid is not null) or (m.to_jid is null and v.to_jid is not null)
-        or (m.text is null and v.text is not null) or (m.content is null and v.content is not null))`;
+        or (m.text is null and v.text is not null) or (m.content is null and v.content is not null)
+        or (m.reply_to is null and v.reply_to is not null) or (m.mentions is null and v.mentions is not null)
+        or (m.proto is null and v.proto is not null))`;
 }
 
 /** A new row's columns but its text and content, which the batch has already (and which may be large). */
 const RETURNED_MESSAGE_COLUMNS =
-  'id, connection_pk, chat_id, direction, from_jid, to_jid, type, client_message_id, provider_message_id, status, error, sent_at, created_at, updated_at';
+  'id, connection_pk, chat_id, direction, from_jid, to_jid, type, reply_to, mentions, client_message_id, provider_message_id, status, error, sent_at, created_at, updated_at';
 

@@ -1,6 +1,8 @@
 // What a stored batch changed: the seam for realtime fan-out and webhook deliveries. Replays report nothing.
 import type { connections, messages } from '../../../drizzle/schema';
 import type { WireMessage } from '../../../protocol/runner';
+import type { CallOutcome } from './calls';
+import type { MessageChangeOutcome } from './changes';
 
 export type MessageStatus = (typeof messages.$inferSelect)['status'];
 export type ConnectionStatus = (typeof connections.$inferSelect)['status'];
@@ -51,6 +53,10 @@ export interface PersistOutcome {
   messages: NewMessage[];
   statuses: MessageStatusChange[];
   connections: ConnectionChange[];
+  /** Messages edited, revoked, reacted to or voted in (changes.ts). */
+  changes: MessageChangeOutcome[];
+  /** Calls offered to the account that this batch recorded (calls.ts). */
+  calls: CallOutcome[];
   /** Events dropped because their connection no longer exists (deleted) or is not the tenant's. */
   ignored: number;
   /** Webhook deliveries the batch wrote to the outbox (worker/data/outbox.ts), to be put on the `webhooks` queue. */

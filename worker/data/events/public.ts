@@ -5,6 +5,7 @@ import type { PublicEvent } from '../../../protocol/events';
 import type { Message } from '../../../protocol/messages';
 import { renderQrDataUrl } from '../../lib/qr';
 import { toMessage } from '../messages';
+import { toMediaView, type InboundMediaRow } from '../../media-in/view';
 import type { PersistOutcome } from './outcome';
 import { REACHED, TOLD } from './receipts';
 
@@ -15,7 +16,12 @@ export interface TenantEvents {
 }
 
 /** The batch's public events, per tenant, in the order they happened within the batch. */
-export async function publicEventsOf(outcome: PersistOutcome, at = new Date()): Promise<TenantEvents[]> {
+export async function publicEventsOf(
+  outcome: PersistOutcome,
+  at = new Date(),
+  /** `media` of received messages (worker/media-in/store.ts), keyed `connection_pk\nprovider_message_id`. */
+  media?: ReadonlyMap<string, InboundMediaRow>,
+): Promise<TenantEvents[]> {
   const byTenant = new Map<string, PublicEvent[]>();
   const add = (tenantId: string, e: PublicEvent) => {
     const list = byTenant.get(tenantId) ?? [];
@@ -47,9 +53,18 @@ export async function publicEventsOf(outcome: PersistOutcome, at = new Date()): 
   for (const m of outcome.messages) {
     if (m.source !== 'live') continue;
     const message = toMessage(m.row, m.connectionId);
+    const file = media?.get(`${m.row.connectionPk}\n${m.row.providerMessageId}`);
+    if (file && m.row.direction === 'inbound') message.media = toMediaView(file, m.connectionId);
     if (m.row.direction === 'inbound') add(m.tenantId, { type: 'message.received', connectionId: m.connectionId, message, pushName: m.pushName });
     else add(m.tenantId, { type: 'message.sent', connectionId: m.connectionId, ...messageIds(message), message });
   }
+  for (const c of outcome.changes) {
+    const message = toMessage(c.row, c.connectionId);
+    const { effect } = c;
+    if (effect.event === 'message.deleted') add(c.tenantId, { type: 'message.deleted', connectionId: c.connectionId, scope: effect.scope, by: effect.by, message, at: effect.at });
+    else add(c.tenantId, { type: 'message.updated', connectionId: c.connectionId, change: effect.change, by: effect.by, message, at: effect.at });
+  }
+  for (const c of outcome.calls) add(c.tenantId, { type: 'call.received', connectionId: c.connectionId, call: c.call, at: c.call.timestamp });
   for (const s of outcome.statuses) {
     if (s.direction !== 'outbound' || !TOLD.includes(s.status)) continue;
     // The first sign that the message reached WhatsApp (a send through the API usually tells this itself).

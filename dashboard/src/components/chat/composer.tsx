@@ -58,6 +58,9 @@ export function Composer({ connectionId, chatId, disabled }: { connectionId: str
       type: kind ?? 'text',
       message: body.message ?? null,
       content: file ? { mimetype: file.type, filename: file.name, size: file.size } : null,
+      reply_to: null,
+      mentions: null,
+      media: null,
       client_message_id: clientMessageId,
       provider_message_id: null,
       status: 'pending',
@@ -65,6 +68,11 @@ export function Composer({ connectionId, chatId, disabled }: { connectionId: str
       timestamp: now,
       created_at: now,
       updated_at: now,
+      edited_at: null,
+      deleted_at: null,
+      edits: [],
+      reactions: [],
+      poll_votes: null,
       localPreview: file && kind === 'image' ? URL.createObjectURL(file) : undefined,
     };
     upsertMessage(queryClient, connectionId, chatId, optimistic);

@@ -20,8 +20,11 @@ const eventHelp: Record<WebhookEventType, string> = {
   'message.received': 'a message arrived',
   'message.sent': 'a message went out',
   'message.status': 'delivered, read, failed',
+  'message.updated': 'edited, reacted to, voted in',
+  'message.deleted': 'revoked or deleted',
   'connection.status': 'connected, logged out…',
   'qr.updated': 'a new QR to scan',
+  'call.received': 'a contact called',
 };
 
 export function WebhookDialog({ connection, onClose }: { connection: Connection | null; onClose: () => void }) {

@@ -1,0 +1,3 @@
+ALTER TABLE "api_keys" ADD COLUMN "scopes" text[] DEFAULT array['read', 'send', 'manage']::text[] NOT NULL;--> statement-breakpoint
+ALTER TABLE "api_keys" ADD COLUMN "expires_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_scopes_check" CHECK (cardinality("api_keys"."scopes") > 0 and "api_keys"."scopes" <@ array['read', 'send', 'manage']::text[]);
