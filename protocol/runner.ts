@@ -18,6 +18,7 @@
 import { z } from 'zod';
 import { connectionStatuses } from './connections';
 import { GroupAction, GroupAnswer, groupCommandErrorCodes } from './groups';
+import { MAX_SCHEDULER_SHARDS } from './shards';
 
 export const RUNNER_PROTOCOL_VERSION = 1;
 
@@ -403,6 +404,9 @@ export const ControlToRunner = z.discriminatedUnion('type', [
     heartbeat_interval_ms: z.number().int().positive(),
     /** The control plane's clock (ms since the epoch) when it answered hello: runners stamp events in its time. */
     server_time: z.number().int().positive().optional(),
+    /** How many Scheduler shards there are, and which one this link reached: a runner links to each (protocol/shards.ts). Older control planes omit both (one). */
+    shards: z.number().int().min(1).max(MAX_SCHEDULER_SHARDS).optional(),
+    shard: z.number().int().nonnegative().optional(),
   }),
   /** Start (or keep) a session for this connection under this epoch. */
   z.object({

@@ -15,14 +15,20 @@ export type LinkOptions = {
   capacity: number;
   logger: Logger;
   metrics?: RunnerMetrics;
+  /** Which Scheduler shard this link reaches (protocol/shards.ts; 0 without sharding). */
+  shard?: number;
   /** Leases to announce in `hello`. */
   held: () => Array<{ connection_pk: string; epoch: number }>;
   sessions: () => number;
   onFrame: (frame: ControlToRunner) => void;
+  /** The control plane's welcome, after the link has taken its heartbeat interval from it. */
+  onWelcome?: (frame: Welcome) => void;
   onUp?: () => void;
   backoffBaseMs?: number;
   backoffCapMs?: number;
 };
+
+type Welcome = Extract<ControlToRunner, { type: 'welcome' }>;
 
 export class Link {
   private ws: WebSocket | undefined;
@@ -82,7 +88,7 @@ export class Link {
     this.welcomed = false;
     ws.on('open', () => {
       this.alive = true;
-      this.opts.logger.info({ url: this.opts.url }, 'link: connected, saying hello');
+      this.opts.logger.info({ url: this.opts.url, shard: this.opts.shard ?? 0 }, 'link: connected, saying hello');
       this.helloSentAt = Date.now();
       this.send({ type: 'hello', runner_id: this.opts.runnerId, protocol: RUNNER_PROTOCOL_VERSION, features: [...runnerFeatures], capacity: this.opts.capacity, leases: this.opts.held() });
     });
@@ -104,7 +110,8 @@ export class Link {
       }
       if (parsed.data.type === 'welcome') {
         if (parsed.data.server_time !== undefined) clock.sync(parsed.data.server_time, this.helloSentAt, Date.now());
-        return this.welcome(parsed.data.heartbeat_interval_ms);
+        this.welcome(parsed.data.heartbeat_interval_ms);
+        return this.opts.onWelcome?.(parsed.data);
       }
       this.opts.onFrame(parsed.data);
     });
@@ -118,7 +125,7 @@ export class Link {
       const wasUp = this.welcomed;
       this.welcomed = false;
       clearInterval(this.heartbeat);
-      this.opts.metrics?.linkUp.set(0);
+      this.opts.metrics?.linkUp.set({ shard: String(this.opts.shard ?? 0) }, 0);
       if (this.closed) return;
       if (wasUp) this.attempt = 0;
       const delay = backoffMs(this.attempt++, this.opts.backoffBaseMs ?? 500, this.opts.backoffCapMs ?? 30_000) + 50;
@@ -131,8 +138,8 @@ export class Link {
   private welcome(intervalMs: number): void {
     this.welcomed = true;
     this.attempt = 0;
-    this.opts.metrics?.linkUp.set(1);
-    this.opts.logger.info({ heartbeat_interval_ms: intervalMs }, 'link: welcomed');
+    this.opts.metrics?.linkUp.set({ shard: String(this.opts.shard ?? 0) }, 1);
+    this.opts.logger.info({ heartbeat_interval_ms: intervalMs, shard: this.opts.shard ?? 0 }, 'link: welcomed');
     for (const frame of this.unsentReleases.splice(0)) this.send(frame);
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {

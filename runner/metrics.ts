@@ -63,7 +63,7 @@ export const createMetrics = (opts: { defaultMetrics?: boolean } = {}) => {
       help: 'Sends refused (send_queue_full) because they would have waited past the bound',
       registers: [registry],
     }),
-    linkUp: new Gauge({ name: 'runner_link_up', help: '1 while the control-plane link is up', registers: [registry] }),
+    linkUp: new Gauge({ name: 'runner_link_up', help: '1 while the control-plane link (to one Scheduler shard) is up', labelNames: ['shard'] as const, registers: [registry] }),
     commandSeconds: new Histogram({
       name: 'runner_command_duration_seconds',
       help: 'Commands from the control plane (send, pairing-code, logout, restart), from arrival to reply, by outcome (ok or the error code)',

@@ -7,7 +7,7 @@ import { assertBaileysPatched } from './baileys-patch.js';
 import { assertHardened, harden } from './noise-trust.js';
 import type { RunnerConfig } from './config.js';
 import { startHttp } from './http.js';
-import { Link } from './link.js';
+import { ShardLinks } from './shard-links.js';
 import { downloadMedia } from './media-source.js';
 import { createMetrics, type RunnerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
@@ -60,13 +60,13 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     onRejected: (pk, epoch) => sessions?.leaseLost(pk, epoch),
   });
 
-  let link: Link | undefined;
+  let links: ShardLinks | undefined;
   sessions = new Sessions({
     controlPlaneUrl: config.controlPlaneUrl,
     token: config.runnerToken,
     runnerId: config.runnerId,
     outbox,
-    send: frame => void link?.send(frame),
+    send: frame => void links?.send(frame),
     logger,
     metrics,
     waWebSocketUrl: config.waWebSocketUrl,
@@ -96,7 +96,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
   });
   const s = sessions;
 
-  link = new Link({
+  links = new ShardLinks({
     url: config.linkUrl,
     token: config.runnerToken,
     runnerId: config.runnerId,
@@ -106,13 +106,13 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     held: () => s.held(),
     sessions: () => s.size,
     backoffBaseMs: overrides.linkBackoffBaseMs,
-    onUp: () => {
+    onUp: link => {
       // A link that came back during a drain must hear about it again.
-      if (s.isDraining) link?.send({ type: 'draining' });
+      if (s.isDraining) link.send({ type: 'draining' });
       // And open sessions are reported connected again (the Scheduler announced them unreachable meanwhile).
       s.reannounce();
     },
-    onFrame: frame => {
+    onFrame: (frame, link) => {
       switch (frame.type) {
         case 'lease.grant':
           if (s.isDraining) return; // the control plane knows we are draining; it will place it elsewhere
@@ -125,7 +125,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
             const seconds = (performance.now() - arrived) / 1000;
             metrics.commandSeconds.observe({ command: frame.command.name, outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'internal') }, seconds);
             // Its own share of the round trip, which the control plane shows beside the whole (Server-Timing).
-            link?.send({ ...reply, elapsed_ms: Math.round(seconds * 100_000) / 100 });
+            link.send({ ...reply, elapsed_ms: Math.round(seconds * 100_000) / 100 });
           });
         }
         case 'welcome':
@@ -134,7 +134,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     },
   });
 
-  const http = await startHttp({ ready: () => !!link?.up && !s.isDraining, metrics }, config.httpPort, config.httpHost);
+  const http = await startHttp({ ready: () => !!links?.up && !s.isDraining, metrics }, config.httpPort, config.httpHost);
   if (journaled?.pending.length || outbox.depth) {
     // Events a previous process of this runner received but never handed over. Posted before the link
     // says hello: until then the Scheduler keeps the old leases, so their epochs are still current.
@@ -144,14 +144,14 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
       logger.warn({ waiting: outbox.depth }, 'outbox: replay not accepted yet; connecting anyway (it keeps retrying)');
     }
   }
-  link.start();
+  links.start();
   logger.info({ runner_id: config.runnerId, http_port: http.port, capacity: config.capacity }, 'runner started');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await s.stopAll();
-      await link?.close();
+      await links?.close();
       outbox.close();
       journaled?.journal.close();
       await http.close();
@@ -163,7 +163,7 @@ export const startRunner = async (config: RunnerConfig, overrides: RunnerOverrid
     metrics,
     outbox,
     sessions: s,
-    link,
+    links,
     httpPort: http.port,
     /** SIGTERM: hand the leases back one by one (bounded by DRAIN_TIMEOUT_MS), flush, close. */
     drain: async (deadlineMs = config.drainTimeoutMs) => {

@@ -26,6 +26,6 @@ export const startTestRunner = async (
     ...env,
   });
   const runner = await startRunner(config, { linkBackoffBaseMs: 50, outboxRetryBaseMs: 50, ...overrides });
-  await cp.until(() => (runner.link.up ? true : undefined), 10_000, `${id} linked`);
+  await cp.until(() => (runner.links.up ? true : undefined), 10_000, `${id} linked`);
   return runner;
 };

@@ -40,6 +40,8 @@ export interface Env {
   SCHEDULER_GRACE_MS?: string;
   SCHEDULER_RECONCILE_MS?: string;
   SCHEDULER_REVOKE_TIMEOUT_MS?: string;
+  /** How many Scheduler shards share the connections (protocol/shards.ts): 1 (the default) to 64. */
+  SCHEDULER_SHARDS?: string;
   RUNNER_HEARTBEAT_MS?: string;
   /** How long POST /api/send-message waits for the runner (ms, default 20000). */
   SEND_TIMEOUT_MS?: string;

@@ -101,7 +101,7 @@ describe('openOutbound (the send path in one statement)', () => {
 
   it('records nothing while the connection is not connected', async () => {
     const c = await newConnection('disconnected');
-    expect(await openOutbound(db, await draft(c, 'order-3'))).toEqual({ connection: { pk: c.id, status: 'disconnected', statusReason: null, sendsPerMinute: 600 }, message: undefined });
+    expect(await openOutbound(db, await draft(c, 'order-3'))).toEqual({ connection: { pk: c.id, status: 'disconnected', statusReason: null, sendsPerMinute: 600, tenantId: c.tenantId }, message: undefined });
     expect(await fileDb.db.$count(messages, eq(messages.connectionPk, c.id))).toBe(0);
   });
 

@@ -127,7 +127,7 @@ export interface OpenedOutbound {
   /** Set when the scope's API key may not make this send (then nothing else is set). */
   refused?: RefusedKey;
   /** Absent when the tenant has no such connection. */
-  connection?: { pk: string; status: ConnectionRow['status']; statusReason: string | null; sendsPerMinute: number };
+  connection?: { pk: string; tenantId: string; status: ConnectionRow['status']; statusReason: string | null; sendsPerMinute: number };
   /** The outbound row: just recorded, or recorded by an earlier attempt. Absent when nothing was recorded (not connected). */
   message?: {
     id: number;
@@ -247,6 +247,7 @@ function opened(row: LookupRow, providerMessageId: string): OpenedOutbound {
   return {
     connection: {
       pk: row.connection_pk,
+      tenantId: row.key_tenant,
       status: row.connection_status,
       statusReason: row.connection_status_reason,
       sendsPerMinute: Number(row.sends_per_minute),

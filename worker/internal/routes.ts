@@ -16,7 +16,7 @@ import { authStateKeyring, KeyringError } from '../secrets/keyring';
 import type { Env } from '../env';
 import { checkEpoch, storedLeaseViews } from './leases';
 import { assertSameRunner, authorize, requireHolder, requireRunner, type RunnerContext, type RunnerEnv } from './runner-auth';
-import { schedulerOf } from '../scheduler/client';
+import { schedulerOf, shardsOf } from '../scheduler/client';
 import { jsonBytes } from '../../protocol/utf8';
 import { QUEUE_MESSAGE_BUDGET_BYTES, sendWithinLimits } from '../queues/limits';
 import { spill } from '../queues/spill';
@@ -60,7 +60,13 @@ export const internalRoutes = new Hono<RunnerEnv>()
     }
     // A runner id is linked only with its own credential; the Scheduler verifies the token itself.
     assertSameRunner(c, c.req.query('runner_id'));
-    return schedulerOf(c.env).fetch(c.req.raw);
+    // With a sharded Scheduler a runner opens one link per shard (the welcome of shard 0 says how many).
+    const shards = shardsOf(c.env);
+    const shard = Number(c.req.query('shard') ?? '0');
+    if (!Number.isSafeInteger(shard) || shard < 0 || shard >= shards) {
+      throw new ApiError(400, 'validation_failed', `shard must be a whole number from 0 to ${shards - 1}.`);
+    }
+    return schedulerOf(c.env, shard).fetch(c.req.raw);
   })
   .post('/events', async (c) => {
     const parsed = EventBatch.safeParse(await c.req.json().catch(() => undefined));

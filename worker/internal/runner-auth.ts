@@ -8,7 +8,8 @@ import type { Context } from 'hono';
 import { hashRunnerToken, runnerIdOfToken } from '../../protocol/runner-token';
 import type { AppEnv } from '../http/context';
 import { ApiError } from '../http/errors';
-import { schedulerOf } from '../scheduler/client';
+import { shardOf } from '../../protocol/shards';
+import { schedulerOf, shardsOf } from '../scheduler/client';
 import type { ClaimAnswer } from '../scheduler/credentials';
 
 export interface RunnerCaller {
@@ -35,12 +36,30 @@ export function assertSameRunner(c: RunnerContext, claimed: string | undefined) 
   }
 }
 
-/** Verifies the token at the Scheduler and judges the claims; an unknown or revoked token is a 401. */
+/**
+ * Verifies the token at the Scheduler and judges the claims; an unknown or revoked token is a 401. Each
+ * claim is judged by the shard that owns its connection (all at once); a call with no claims asks shard 0.
+ */
 export async function authorize(c: RunnerContext, claims: { connectionPk: string; epoch: number }[]): Promise<{ credentialId: string; claims: ClaimAnswer[] }> {
   const { runnerId, tokenHash } = c.get('runner');
-  const answer = await schedulerOf(c.env).authorizeRunner(runnerId, tokenHash, claims);
-  if (!answer.ok) throw new ApiError(401, 'unauthorized', 'Unknown or revoked runner token.');
-  return { credentialId: answer.credentialId, claims: answer.claims };
+  const shards = shardsOf(c.env);
+  const byShard = new Map<number, number[]>();
+  claims.forEach((claim, i) => {
+    const shard = shardOf(claim.connectionPk, shards);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), i]);
+  });
+  if (byShard.size === 0) byShard.set(0, []);
+  const judged: ClaimAnswer[] = new Array(claims.length);
+  let credentialId: string | undefined;
+  await Promise.all(
+    [...byShard].map(async ([shard, indices]) => {
+      const answer = await schedulerOf(c.env, shard).authorizeRunner(runnerId, tokenHash, indices.map((i) => claims[i]!));
+      if (!answer.ok) throw new ApiError(401, 'unauthorized', 'Unknown or revoked runner token.');
+      credentialId ??= answer.credentialId;
+      answer.claims.forEach((claim, j) => (judged[indices[j]!] = claim));
+    }),
+  );
+  return { credentialId: credentialId!, claims: judged };
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Env } from '../env';
 import type { AppEnv } from '../http/context';
 import { ApiError } from '../http/errors';
 import { limitsConfig } from './config';
-import { limiterOf } from './rate-limiter';
+import { limiterOf } from './limiter-of';
 import type { RateDecision } from './token-bucket';
 
 /** Whose bucket a request counts against. */

@@ -29,6 +29,3 @@ export class RateLimiter extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
   }
 }
-
-/** The limiter of one key (e.g. `login-ip:203.0.113.7`). */
-export const limiterOf = (env: Pick<Env, 'RATE_LIMITER'>, key: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key));

@@ -12,7 +12,7 @@ import { ApiError } from '../http/errors';
 import { runnerFailure } from '../http/runner-failure';
 import { errorContent, errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import { limitsConfig } from '../limits/config';
-import { limiterOf } from '../limits/rate-limiter';
+import { limiterOf } from '../limits/limiter-of';
 import { messageKeyOf } from '../lib/send-kinds';
 import { runCommand } from '../scheduler/client';
 import type { Env } from '../env';

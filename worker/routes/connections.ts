@@ -28,7 +28,7 @@ import { renderQrDataUrl } from '../lib/qr';
 import type { Env } from '../env';
 import { removeAuthState } from '../internal/auth-store';
 import { removeInboundMedia } from '../media-in/store';
-import { schedulerOf } from '../scheduler/client';
+import { poke } from '../scheduler/client';
 import { limitsConfig } from '../limits/config';
 import { requireWebhookKeyring, sealWebhookSecret } from '../webhooks/secrets';
 
@@ -136,7 +136,7 @@ export const connectionRoutes = newRouter()
       // deleting it again finishes the job. The second removal catches a write that raced with the first.
       const row = await getConnection(db, tenantId, connection_id);
       await markLoggedOut(db, row.id, 'delete_requested');
-      await schedulerOf(c.env).poke();
+      await poke(c.env, row.id);
       await removeAuthState(c.env.SESSIONS, row.id);
       await removeInboundMedia(c.env.MEDIA, tenantId, row.id);
       await deleteConnection(db, tenantId, connection_id);
@@ -180,7 +180,7 @@ export const connectionRoutes = newRouter()
       if (row.status !== 'connected') {
         // Asking for a QR is asking for the session to run.
         row = await requestStart(db, tenantId, connection_id, limitsConfig(c.env).maxUnlinkedSessions);
-        await schedulerOf(c.env).poke();
+        await poke(c.env, row.id);
         const deadline = Date.now() + wait * 1000;
         const requestedAt = row.startRequestedAt?.getTime() ?? Date.now();
         while (!liveQr(row) && row.status !== 'connected' && !endedSince(row, requestedAt) && Date.now() < deadline) {

@@ -259,7 +259,7 @@ export const messageRoutes = newRouter()
         connection.pk,
         command,
         sendTimeoutMs(c.env, Boolean(media)),
-        { sendsPerMinute: connection.sendsPerMinute },
+        { tenantId: connection.tenantId, sendsPerMinute: connection.sendsPerMinute },
       );
       // Where the time went, for operators and benchmarks (Server-Timing shows in browser devtools too):
       // the database, the whole runner round trip, and within it the runner's own part (WhatsApp included).

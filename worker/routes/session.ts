@@ -10,7 +10,8 @@ import { assertSameOrigin, requireTenant } from '../auth/middleware';
 import { LOCAL_SESSION_COOKIE, SECURE_SESSION_COOKIE, clearSessionCookie, writeSessionCookie } from '../auth/session-cookie';
 import { ApiError } from '../http/errors';
 import { endStreamsOf } from '../hub/client';
-import { limiterOf, parseRule } from '../limits/rate-limiter';
+import { limiterOf } from '../limits/limiter-of';
+import { parseRule } from '../limits/token-bucket';
 import type { Env } from '../env';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 

@@ -7,7 +7,7 @@ import { UNLINKED_QUOTA } from './connections';
 import { ApiError } from '../http/errors';
 import { errorResponses, jsonBody, jsonContent, newRouter } from '../http/router';
 import { removeAuthState } from '../internal/auth-store';
-import { runCommand, schedulerOf } from '../scheduler/client';
+import { poke, runCommand } from '../scheduler/client';
 import type { Command } from '../../protocol/runner';
 import type { CommandOutcome } from '../scheduler/scheduler';
 import type { Env } from '../env';
@@ -65,7 +65,7 @@ export const sessionControlRoutes = newRouter()
       const existing = await getConnection(db, c.get('principal').tenantId, connection_id);
       if (existing.status === 'connected') throw new ApiError(409, 'conflict', `Connection "${connection_id}" is already linked.`);
       const row = await requestStart(db, c.get('principal').tenantId, connection_id, limitsConfig(c.env).maxUnlinkedSessions);
-      await schedulerOf(c.env).poke();
+      await poke(c.env, row.id);
       const outcome = await commandWhenReady(c.env, row.id, { name: 'pairing-code', phone_number: phone });
       if (outcome.ok && outcome.result.code) return c.json({ connection_id, code: outcome.result.code }, 200);
       if (!outcome.ok && outcome.error.code === 'timeout') throw new ApiError(504, 'runner_timeout', outcome.error.message);
@@ -93,7 +93,7 @@ export const sessionControlRoutes = newRouter()
       // is fenced first, so that a late flush of the old holder is refused rather than re-creating the state.
       await markLoggedOut(db, row.id);
       await removeAuthState(c.env.SESSIONS, row.id);
-      await schedulerOf(c.env).poke();
+      await poke(c.env, row.id);
       return c.json(toConnection(await getConnection(db, tenantId, connection_id)), 200);
     },
   )
@@ -112,7 +112,7 @@ export const sessionControlRoutes = newRouter()
       const db = c.get('db');
       const row = await requestStart(db, c.get('principal').tenantId, connection_id, limitsConfig(c.env).maxUnlinkedSessions);
       const outcome = await runCommand(c.env, row.id, { name: 'restart' }, 15_000);
-      if (!outcome.ok) await schedulerOf(c.env).poke();
+      if (!outcome.ok) await poke(c.env, row.id);
       return c.json(toConnection(row), 200);
     },
   );

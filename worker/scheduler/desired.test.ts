@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connections, tenants } from '../../drizzle/schema';
 import { useFileDatabase } from '../../test/harness/file-database';
 import { httpDb, type Db } from '../data/db';
+import { shardOf } from '../../protocol/shards';
 import { desiredConnections, recordLeases } from './desired';
 
 const fileDb = useFileDatabase('scheduler_desired');
@@ -45,5 +46,23 @@ describe('recordLeases', () => {
     expect((await fileDb.db.select().from(connections).where(eq(connections.id, older!)))[0]).toMatchObject({ leaseEpoch: 5, leaseRunnerId: null });
     expect((await fileDb.db.select().from(connections).where(eq(connections.id, same!)))[0]).toMatchObject({ leaseEpoch: 5, leaseRunnerId: null });
     expect((await fileDb.db.select().from(connections).where(eq(connections.id, higher!)))[0]).toMatchObject({ leaseEpoch: 6, leaseRunnerId: 'c' });
+  });
+});
+
+describe('desiredConnections by shard', () => {
+  it('gives each shard exactly the connections protocol/shards.ts assigns it, and all of them between the shards', async () => {
+    const pks = await linkedConnections(60);
+    const shards = 3;
+    const seen = new Set<string>();
+    for (let shard = 0; shard < shards; shard++) {
+      const mine = (await desiredConnections(db, { shard, shards })).map((d) => d.connectionPk).filter((pk) => pks.includes(pk));
+      // 60 random UUIDs over 3 shards: an empty shard would mean the rule is not applied (odds ~1e-10).
+      expect(mine.length).toBeGreaterThan(0);
+      for (const pk of mine) {
+        expect(shardOf(pk, shards)).toBe(shard);
+        seen.add(pk);
+      }
+    }
+    expect(seen.size).toBe(60);
   });
 });

@@ -14,8 +14,18 @@ export interface DesiredConnection {
   leaseEpoch: number;
 }
 
+/** Which part of the connections a Scheduler shard owns (protocol/shards.ts). */
+export interface ShardSlice {
+  shard: number;
+  shards: number;
+}
+
+/** protocol/shards.ts's shardOf in SQL: the UUID's first 32 bits, mod the shard count. */
+const inShard = ({ shard, shards }: ShardSlice) =>
+  sql`('x' || substr(replace(${connections.id}::text, '-', ''), 1, 8))::bit(32)::bigint % ${shards} = ${shard}`;
+
 /** Linked connections run until logged out or replaced; unlinked ones run while a start request is fresh. */
-export async function desiredConnections(db: Db): Promise<DesiredConnection[]> {
+export async function desiredConnections(db: Db, slice: ShardSlice = { shard: 0, shards: 1 }): Promise<DesiredConnection[]> {
   const rows = await db
     .select({ id: connections.id, tenantId: connections.tenantId, connectionId: connections.connectionId, leaseEpoch: connections.leaseEpoch })
     .from(connections)
@@ -26,6 +36,7 @@ export async function desiredConnections(db: Db): Promise<DesiredConnection[]> {
           isNotNull(connections.linkedAt),
           gt(connections.startRequestedAt, sql`now() - make_interval(mins => ${START_REQUEST_TTL_MINUTES})`),
         ),
+        slice.shards > 1 ? inShard(slice) : undefined,
       ),
     );
   return rows.map((r) => ({ connectionPk: r.id, tenantId: r.tenantId, connectionId: r.connectionId, leaseEpoch: r.leaseEpoch }));

@@ -16,6 +16,8 @@ import { desiredConnections, recordLeases, type LeaseRecord } from './desired';
 import { pickRunner } from './placement';
 import { Registry } from './registry';
 import { SendBudgets } from '../limits/send-budget';
+import { sendQuotaSpent, type Admission } from './admission';
+import { shardCount, shardOf } from '../../protocol/shards';
 import type { LeaseRow } from './types';
 
 export type CommandOutcome = (
@@ -27,11 +29,6 @@ export type CommandOutcome = (
   /** With a refusal that clears with time (`send_quota_exceeded`, `send_queue_full`): when to try again. */
   retryAfterSeconds?: number;
 };
-
-/** What the caller admits a command under: a send counts against its tenant's sends per minute. */
-export interface Admission {
-  sendsPerMinute?: number;
-}
 
 interface Attachment {
   runnerId: string;
@@ -86,7 +83,9 @@ export class Scheduler extends DurableObject<Env> {
    * here the token itself is verified (credentials.ts), so that a runner id is only ever linked by its own.
    */
   override async fetch(request: Request): Promise<Response> {
-    const runnerId = new URL(request.url).searchParams.get('runner_id');
+    const url = new URL(request.url);
+    const runnerId = url.searchParams.get('runner_id');
+    await this.learnShard(Number(url.searchParams.get('shard') ?? '0'));
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket' || !runnerId) {
       return new Response('expected a runner WebSocket', { status: 400 });
     }
@@ -168,9 +167,13 @@ export class Scheduler extends DurableObject<Env> {
     const now = Date.now();
     switch (frame.type) {
       case 'hello': {
-        this.registry.runnerConnected(runnerId, frame.capacity, now);
+        // A runner links to every shard: each counts its share of the runner's room.
+        const shards = this.shards;
+        this.registry.runnerConnected(runnerId, Math.ceil(frame.capacity / shards), now);
         ws.serializeAttachment({ ...(ws.deserializeAttachment() as Attachment), features: frame.features ?? [] } satisfies Attachment);
-        const claimed = new Map(frame.leases.map((l) => [l.connection_pk, l.epoch]));
+        // Claims to another shard's connections are that shard's to judge.
+        const shard = await this.shard();
+        const claimed = new Map(frame.leases.filter((l) => shardOf(l.connection_pk, shards) === shard).map((l) => [l.connection_pk, l.epoch]));
         // Leases we think it holds but it no longer runs (it restarted): free them for a fresh grant.
         for (const lease of this.registry.leasesOf(runnerId)) {
           if (claimed.get(lease.connection_pk) !== lease.epoch) this.registry.release(lease.connection_pk);
@@ -182,7 +185,7 @@ export class Scheduler extends DurableObject<Env> {
             this.send(ws, { type: 'lease.revoke', connection_pk: pk, epoch, reason: 'stale' });
           }
         }
-        this.send(ws, { type: 'welcome', runner_id: runnerId, heartbeat_interval_ms: this.config.heartbeatMs, server_time: Date.now() });
+        this.send(ws, { type: 'welcome', runner_id: runnerId, heartbeat_interval_ms: this.config.heartbeatMs, server_time: Date.now(), shards, shard });
         this.log('info', 'runner connected', { runnerId, capacity: frame.capacity, claimed: claimed.size });
         await this.soon();
         return;
@@ -266,13 +269,14 @@ export class Scheduler extends DurableObject<Env> {
 
   // RPC from the Worker ------------------------------------------------------------------------------
 
-  /** Re-evaluate placements now (a connection was created, deleted, asked to start…). */
-  async poke(): Promise<void> {
+  /** Re-evaluate placements now (a connection of shard `shard` was created, deleted, asked to start…). */
+  async poke(shard = 0): Promise<void> {
+    await this.learnShard(shard);
     await this.soon();
   }
 
   /** Sends a command to the runner holding the connection and waits for its reply. */
-  async command(connectionPk: string, command: Command, timeoutMs = 20_000, admission: Admission = {}): Promise<CommandOutcome> {
+  async command(connectionPk: string, command: Command, timeoutMs = 20_000, admission?: Admission): Promise<CommandOutcome> {
     const lease = this.registry.lease(connectionPk);
     const ws = lease?.runner_id && lease.state === 'active' ? this.socketOf(lease.runner_id) : undefined;
     if (!lease || !ws) return { ok: false, error: { code: 'no_runner', message: 'No runner holds this connection right now.' } };
@@ -281,12 +285,9 @@ export class Scheduler extends DurableObject<Env> {
     if (needed && !((ws.deserializeAttachment() as Attachment).features ?? []).includes(needed)) {
       return { ok: false, error: { code: 'runner_outdated', message: `The runner holding this connection is too old for this message (it lacks "${needed}").` } };
     }
-    if (command.name === 'send' && admission.sendsPerMinute !== undefined) {
+    if (command.name === 'send' && admission?.sendsPerMinute !== undefined) {
       const budget = this.sendBudgets.take(lease.tenant_id, admission.sendsPerMinute);
-      if (!budget.allowed) {
-        const message = `The account's ${admission.sendsPerMinute} sends a minute are spent.`;
-        return { ok: false, error: { code: 'send_quota_exceeded', message }, retryAfterSeconds: budget.retryAfterSeconds };
-      }
+      if (!budget.allowed) return sendQuotaSpent(admission.sendsPerMinute, budget.retryAfterSeconds);
     }
     const requestId = crypto.randomUUID();
     return new Promise<CommandOutcome>((resolve) => {
@@ -398,7 +399,7 @@ export class Scheduler extends DurableObject<Env> {
     const db = httpDb(this.env);
     let desired;
     try {
-      desired = await desiredConnections(db);
+      desired = await desiredConnections(db, { shard: await this.shard(), shards: this.shards });
     } catch (e) {
       this.log('error', 'cannot read connections from Postgres; will retry', { error: String(e) });
       return true;
@@ -474,6 +475,31 @@ export class Scheduler extends DurableObject<Env> {
     this.registry.markRevoking(connectionPk, now);
     this.send(ws, { type: 'lease.revoke', connection_pk: connectionPk, epoch, reason });
     this.log('info', 'lease revoked', { runnerId, connectionPk, epoch, reason });
+  }
+
+  // Shard ---------------------------------------------------------------------------------------------
+
+  /** How many shards the Scheduler has (SCHEDULER_SHARDS): the same for every instance. */
+  private get shards() {
+    return shardCount(this.env.SCHEDULER_SHARDS);
+  }
+
+  private shardIndex: number | undefined;
+
+  /**
+   * Which shard this instance is: told by whoever reaches it first (a runner's link, a poke), kept in its
+   * storage for the alarm, which is told nothing.
+   */
+  private async learnShard(shard: number) {
+    if (!Number.isSafeInteger(shard) || shard < 0 || shard >= this.shards) throw new Error(`no Scheduler shard ${shard} of ${this.shards}`);
+    if (this.shardIndex === shard) return;
+    this.shardIndex = shard;
+    await this.ctx.storage.put('shard', shard);
+  }
+
+  private async shard(): Promise<number> {
+    this.shardIndex ??= (await this.ctx.storage.get<number>('shard')) ?? 0;
+    return this.shardIndex;
   }
 
   // Helpers ------------------------------------------------------------------------------------------
