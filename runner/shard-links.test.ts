@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ControlToRunner, RunnerToControl } from '../protocol/runner.js';
 import { shardOf } from '../protocol/shards.js';
-import { ShardLinks } from './shard-links.js';
+import { ShardLinks, type ShardLinksOptions } from './shard-links.js';
 
 const IN_SHARD_0 = '00000000-0000-4000-8000-000000000000';
 const IN_SHARD_1 = '00000001-0000-4000-8000-000000000000';
@@ -52,6 +52,23 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
+/** A runner's links to `cp`, closed (before the server) after the test. */
+function runnerLinks(cp: Awaited<ReturnType<typeof controlPlane>>, opts: Partial<Pick<ShardLinksOptions, 'held' | 'onFrame'>>) {
+  const links = new ShardLinks({
+    url: cp.url,
+    token: 'sbr_r1_x',
+    runnerId: 'r1',
+    capacity: 10,
+    logger: pino({ level: 'silent' }),
+    held: opts.held ?? (() => []),
+    sessions: () => 0,
+    backoffBaseMs: 10,
+    onFrame: opts.onFrame ?? (() => {}),
+  });
+  cleanup.push(() => cp.close(), () => links.close());
+  return links;
+}
+
 describe('ShardLinks', () => {
   it('the fixture connections fall in the shards the tests name', () => {
     expect([shardOf(IN_SHARD_0, 2), shardOf(IN_SHARD_1, 2)]).toEqual([0, 1]);
@@ -60,21 +77,13 @@ describe('ShardLinks', () => {
   it('dials every shard the first welcome names, tells each only of its own leases, and routes frames by connection', async () => {
     const cp = await controlPlane(2);
     const received: ControlToRunner[] = [];
-    const links = new ShardLinks({
-      url: cp.url,
-      token: 'sbr_r1_x',
-      runnerId: 'r1',
-      capacity: 10,
-      logger: pino({ level: 'silent' }),
+    const links = runnerLinks(cp, {
       held: () => [IN_SHARD_0, IN_SHARD_1].map(pk => ({ connection_pk: pk, epoch: 3 })),
-      sessions: () => 2,
-      backoffBaseMs: 10,
       onFrame: (frame, link) => {
         received.push(frame);
         if (frame.type === 'command') link.send({ type: 'reply', request_id: frame.request_id, ok: true, result: {} });
       },
     });
-    cleanup.push(() => cp.close(), () => links.close());
     links.start();
     await until(() => links.up, 'both links up');
     expect(links.count).toBe(2);
@@ -109,17 +118,7 @@ describe('ShardLinks', () => {
 
   it('stays on one link against a control plane that names no shards (an older one)', async () => {
     const cp = await controlPlane();
-    const links = new ShardLinks({
-      url: cp.url,
-      token: 'sbr_r1_x',
-      runnerId: 'r1',
-      capacity: 10,
-      logger: pino({ level: 'silent' }),
-      held: () => [],
-      sessions: () => 0,
-      onFrame: () => {},
-    });
-    cleanup.push(() => cp.close(), () => links.close());
+    const links = runnerLinks(cp, {});
     links.start();
     await until(() => links.up, 'the link up');
     await new Promise(r => setTimeout(r, 100));
