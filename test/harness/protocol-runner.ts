@@ -1,12 +1,16 @@
 // A runner reduced to its wire protocol (protocol/runner.ts): it links to the real control plane, records
 // what the Scheduler tells it, and lets a test answer commands and post events by hand. Used to test the
 // control plane's side of fencing, placement and command routing exactly, including misbehaving runners.
+// Against a sharded Scheduler (SCHEDULER_SHARDS) it links to every shard as a real runner does
+// (runner/shard-links.ts): frames from all links are recorded together, and what it sends goes to the
+// shard it concerns.
 import WebSocket from 'ws';
 import { ControlToRunner, type Command, type CommandResult, type RunnerEvent, type RunnerToControl } from '../../protocol/runner';
 import { randomUUID } from 'node:crypto';
 import { baseUrl, eventually } from './api';
 import { connectionPk } from './seed';
 import { runnerToken } from './runner-tokens';
+import { shardOf } from '../../protocol/shards';
 
 export type Grant = Extract<ControlToRunner, { type: 'lease.grant' }>;
 export type Revoke = Extract<ControlToRunner, { type: 'lease.revoke' }>;
@@ -27,8 +31,12 @@ export interface ProtocolRunnerOptions {
 
 export class ProtocolRunner {
   readonly frames: ControlToRunner[] = [];
-  private ws!: WebSocket;
-  private heartbeat?: ReturnType<typeof setInterval>;
+  /** One link per Scheduler shard, shard 0 first. */
+  private links: WebSocket[] = [];
+  private shards = 1;
+  /** The link each command came by, which its reply must go back on. */
+  private commandLinks = new Map<string, WebSocket>();
+  private heartbeats = new Map<WebSocket, ReturnType<typeof setInterval>>();
   private waiters: (() => void)[] = [];
   /** Set once the control plane (or this side) closed the link. */
   closedWith?: { code: number; reason: string };
@@ -45,46 +53,77 @@ export class ProtocolRunner {
   }
 
   private async open() {
-    const url = `${baseUrl().replace(/^http/, 'ws')}/internal/runners/connect?runner_id=${encodeURIComponent(this.id)}`;
+    await this.openLink(0);
+    for (let shard = 1; shard < this.shards; shard++) await this.openLink(shard);
+  }
+
+  private async openLink(shard: number) {
+    const url = `${baseUrl().replace(/^http/, 'ws')}/internal/runners/connect?runner_id=${encodeURIComponent(this.id)}${shard > 0 ? `&shard=${shard}` : ''}`;
     const token = this.opts.token === undefined ? await runnerToken(this.id) : this.opts.token;
-    this.ws = new WebSocket(url, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(url, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+    this.links[shard] = ws;
     await new Promise<void>((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-      this.ws.once('unexpected-response', (_req, res) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => reject(new Error(`link refused: ${res.statusCode} ${body}`)));
       });
     });
-    this.ws.on('close', (code, reason) => {
-      this.closedWith = { code, reason: reason.toString() };
-      clearInterval(this.heartbeat);
+    ws.on('close', (code, reason) => {
+      this.closedWith ??= { code, reason: reason.toString() };
+      clearInterval(this.heartbeats.get(ws));
       for (const w of this.waiters.splice(0)) w();
     });
-    this.ws.on('message', (data) => this.receive(String(data)));
-    this.send({ type: 'hello', runner_id: this.id, protocol: 1, ...(this.opts.features ? { features: this.opts.features } : {}), capacity: this.opts.capacity ?? 10, leases: this.opts.claims ?? [] });
-    await this.waitFor((f) => f.type === 'welcome');
+    const welcomed = new Promise<void>((resolve) => {
+      ws.on('message', (data) => {
+        const frame = this.receive(String(data), ws);
+        if (frame.type === 'welcome') resolve();
+      });
+    });
+    const claims = (this.opts.claims ?? []).filter((c) => shardOf(c.connection_pk, this.shards) === shard);
+    ws.send(JSON.stringify({ type: 'hello', runner_id: this.id, protocol: 1, ...(this.opts.features ? { features: this.opts.features } : {}), capacity: this.opts.capacity ?? 10, leases: claims } satisfies RunnerToControl));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`runner ${this.id}: no welcome from shard ${shard} within 20000 ms`)), 20_000)));
+    await Promise.race([welcomed, late]).finally(() => clearTimeout(timer));
   }
 
-  private receive(text: string) {
+  private receive(text: string, ws: WebSocket): ControlToRunner {
     const frame = ControlToRunner.parse(JSON.parse(text));
     this.frames.push(frame);
-    if (frame.type === 'welcome' && this.opts.heartbeat !== false) {
-      this.heartbeat = setInterval(() => this.send({ type: 'heartbeat', sessions: this.held().length }), frame.heartbeat_interval_ms);
+    if (frame.type === 'welcome') {
+      this.shards = frame.shards ?? 1;
+      if (this.opts.heartbeat !== false) {
+        clearInterval(this.heartbeats.get(ws));
+        this.heartbeats.set(ws, setInterval(() => ws.send(JSON.stringify({ type: 'heartbeat', sessions: this.held().length } satisfies RunnerToControl)), frame.heartbeat_interval_ms));
+      }
     }
-    if (frame.type === 'command' && this.opts.onCommand) {
-      const answer = this.opts.onCommand(frame);
+    if (frame.type === 'command') {
+      this.commandLinks.set(frame.request_id, ws);
+      const answer = this.opts.onCommand?.(frame);
       if (answer?.ok) this.send({ type: 'reply', request_id: frame.request_id, ok: true, result: answer.result });
       else if (answer) {
         this.send({ type: 'reply', request_id: frame.request_id, ok: false, error: { code: answer.code as never, message: answer.message } });
       }
     }
     for (const w of this.waiters.splice(0)) w();
+    return frame;
   }
 
   send(frame: RunnerToControl) {
-    this.ws.send(JSON.stringify(frame));
+    const text = JSON.stringify(frame);
+    switch (frame.type) {
+      case 'lease.released':
+        return this.links[shardOf(frame.connection_pk, this.shards)]!.send(text);
+      case 'reply':
+        return (this.commandLinks.get(frame.request_id) ?? this.links[0]!).send(text);
+      case 'draining':
+      case 'heartbeat':
+        return this.links.forEach((ws) => ws.send(text));
+      default:
+        return this.links[0]!.send(text);
+    }
   }
 
   grants(pk?: string): Grant[] {
@@ -128,13 +167,13 @@ export class ProtocolRunner {
 
   /** Drops the link without a goodbye, as a killed process would. */
   vanish() {
-    clearInterval(this.heartbeat);
-    this.ws.terminate();
+    this.heartbeats.forEach((timer) => clearInterval(timer));
+    this.links.forEach((ws) => ws.terminate());
   }
 
   close() {
-    clearInterval(this.heartbeat);
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.close();
+    this.heartbeats.forEach((timer) => clearInterval(timer));
+    for (const ws of this.links) if (ws.readyState === WebSocket.OPEN) ws.close();
   }
 }
 
