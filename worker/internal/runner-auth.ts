@@ -43,10 +43,13 @@ export function assertSameRunner(c: RunnerContext, claimed: string | undefined) 
 export async function authorize(c: RunnerContext, claims: { connectionPk: string; epoch: number }[]): Promise<{ credentialId: string; claims: ClaimAnswer[] }> {
   const { runnerId, tokenHash } = c.get('runner');
   const shards = shardsOf(c.env);
+  // Which claims (by index) each shard judges; an events batch names many connections, so no copying per claim.
   const byShard = new Map<number, number[]>();
   claims.forEach((claim, i) => {
     const shard = shardOf(claim.connectionPk, shards);
-    byShard.set(shard, [...(byShard.get(shard) ?? []), i]);
+    const indices = byShard.get(shard);
+    if (indices) indices.push(i);
+    else byShard.set(shard, [i]);
   });
   if (byShard.size === 0) byShard.set(0, []);
   const judged: ClaimAnswer[] = new Array(claims.length);

@@ -20,7 +20,10 @@ export function schedulerOf(env: Pick<Env, 'SCHEDULER'>, shard = 0) {
 export const schedulerFor = (env: SchedulerEnv, connectionPk: string) => schedulerOf(env, shardOf(connectionPk, shardsOf(env)));
 
 /** Re-evaluate this connection's placement now (it was created, deleted, asked to start…). */
-export const poke = (env: SchedulerEnv, connectionPk: string) => schedulerFor(env, connectionPk).poke(shardOf(connectionPk, shardsOf(env)));
+export function poke(env: SchedulerEnv, connectionPk: string) {
+  const shard = shardOf(connectionPk, shardsOf(env));
+  return schedulerOf(env, shard).poke(shard);
+}
 
 /**
  * Routes a command to the connection's runner. If the Scheduler itself is interrupted (a deploy resets
